@@ -1,0 +1,137 @@
+"""Entitlements: what a program's rule gives a firm before any pool runs short.
+
+One implementation over numpy arrays serves both a single firm (`sim quote`, arrays of
+length one) and a whole run's applications at once (the engines), so the quote a user
+sees and the amount the simulator asks of a pool cannot disagree.
+
+Amounts are integer yuan.  A rate times an amount is rounded down to the yuan, so a grant
+never exceeds what the text allows; with a domestic/non-domestic split each part is
+rounded down on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+
+import numpy as np
+
+from sim.attributes import VOCABULARY
+from sim.policy import Benefit, Condition, Policy, Program
+
+Attrs = Mapping[str, np.ndarray]
+
+
+def condition_mask(cond: Condition, attrs: Attrs) -> np.ndarray:
+    """Which firms meet one condition."""
+    values = attrs[cond.attr]
+    ok = np.ones(len(values), dtype=bool)
+    if cond.ge is not None:
+        ok &= values >= cond.ge
+    if cond.gt is not None:
+        ok &= values > cond.gt
+    if cond.le is not None:
+        ok &= values <= cond.le
+    if cond.lt is not None:
+        ok &= values < cond.lt
+    if cond.eq is not None:
+        ok &= values == cond.eq
+    if cond.in_ is not None:
+        ok &= np.isin(values, list(cond.in_))
+    return ok
+
+
+def eligible(program: Program, attrs: Attrs, n: int) -> np.ndarray:
+    """Firms meeting every eligibility condition of the program (not yet the benefit's tiers)."""
+    ok = np.ones(n, dtype=bool)
+    for cond in program.eligibility:
+        ok &= condition_mask(cond, attrs)
+    return ok
+
+
+def times(amount: np.ndarray, rate: Fraction) -> np.ndarray:
+    """``amount × rate`` rounded down to the yuan, exactly (no float on the way)."""
+    amount = np.asarray(amount, dtype=np.int64)
+    return (amount * rate.numerator) // rate.denominator
+
+
+def _units(values: np.ndarray) -> np.ndarray:
+    """Whole units of a physical base (kWh, racks): fractions of a unit are not paid."""
+    return np.floor(np.asarray(values, dtype=np.float64)).astype(np.int64)
+
+
+def raw_amount(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
+    """The rule's amount before the cap; 0 where a tier table is not reached."""
+    if benefit.kind == "fixed":
+        return np.full(n, benefit.amount, dtype=np.int64)
+    if benefit.kind == "none":
+        return np.zeros(n, dtype=np.int64)
+    if benefit.kind == "per_unit":
+        return times(_units(attrs[benefit.base]), benefit.price)
+    if benefit.kind == "rate":
+        return _rate_of(benefit, attrs)
+    return _tiers(benefit, attrs, n)
+
+
+def _rate_of(benefit: Benefit, attrs: Attrs) -> np.ndarray:
+    base = np.asarray(attrs[benefit.base], dtype=np.int64)
+    if benefit.split is None:
+        return times(base, benefit.rate)
+    share = np.clip(np.asarray(attrs[benefit.split.share], dtype=np.float64), 0.0, 1.0)
+    special = np.rint(base * share).astype(np.int64)
+    return times(special, benefit.split.rate) + times(base - special, benefit.rate)
+
+
+def _tiers(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
+    values = attrs[benefit.on]
+    out = np.zeros(n, dtype=np.int64)
+    for tier in benefit.tiers:  # increasing bounds: later tiers overwrite earlier ones
+        reached = values >= tier.min if tier.min is not None else values > tier.gt
+        if tier.amount is not None:
+            amount = np.full(n, tier.amount, dtype=np.int64)
+        else:
+            amount = times(np.asarray(attrs[benefit.base], dtype=np.int64), tier.rate)
+        out = np.where(reached, amount, out)
+    return out
+
+
+def tier_index(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
+    """Which tier each firm reaches (-1: none); a top-up pays when this rises."""
+    values = attrs[benefit.on]
+    out = np.full(n, -1, dtype=np.int64)
+    for i, tier in enumerate(benefit.tiers):
+        reached = values >= tier.min if tier.min is not None else values > tier.gt
+        out = np.where(reached, i, out)
+    return out
+
+
+def uplift_rate(policy: Policy, attrs: Attrs, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per firm, the uplift as numerator/denominator arrays (皖北 +20% → 6/5 for the uplifted)."""
+    num = np.ones(n, dtype=np.int64)
+    den = np.ones(n, dtype=np.int64)
+    for up in policy.uplifts:
+        hit = condition_mask(up.when, attrs)
+        factor = 1 + up.rate
+        num = np.where(hit, num * factor.numerator, num)
+        den = np.where(hit, den * factor.denominator, den)
+    return num, den
+
+
+def entitlement(policy: Policy, program: Program, attrs: Attrs, n: int) -> np.ndarray:
+    """Yuan each firm is entitled to: rule, then cap, then any uplift (0 if not eligible)."""
+    amount = raw_amount(program.benefit, attrs, n)
+    cap = program.cap.amount if program.cap else None
+    num, den = uplift_rate(policy, attrs, n)
+    uplifted = (amount * num) // den
+    if cap is None:
+        total = uplifted
+    else:
+        raises = any(u.raises_cap for u in policy.uplifts)
+        cap_arr = (np.full(n, cap, dtype=np.int64) * num) // den if raises else np.full(n, cap, dtype=np.int64)
+        total = np.minimum(uplifted, cap_arr)
+    return np.where(eligible(program, attrs, n), total, 0)
+
+
+def needed_attributes(program: Program) -> set[str]:
+    """Attributes a firm must give for the program's amount to be computed."""
+    return {a for a in program.attributes() if VOCABULARY[a].kind not in ("flag", "category")}

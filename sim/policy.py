@@ -1,0 +1,544 @@
+"""Policies as code: what each program pays, to whom, from which pool, under which rules.
+
+A policy file (``policies/<id>.yaml``) encodes one source document.  Every program cites
+its clause as printed and quotes the sentence it comes from, so a reader can check each
+number against the text.  What the text leaves open (a blank date, a pool it never sizes,
+how an oversubscribed pool is rationed) is left blank or carries a labelled default that
+a scenario overrides.
+
+The models here are frozen: the engine and the quote read them, nothing changes them.
+What-if questions are answered by loading a policy again with overrides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from sim.attributes import VOCABULARY
+from sim.errors import PolicyError, Problem
+from sim.loader import Lines, problems_from, read_yaml
+from sim.money import MoneyError, parse_money, parse_rate
+
+
+def _money(value: Any) -> int:
+    try:
+        return parse_money(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _price(value: Any) -> Fraction:
+    """Yuan per unit: ``0.12`` (yuan/kWh), ``1000`` (yuan/rack) or ``100万`` (per standard)."""
+    if isinstance(value, str) and value.strip().rstrip("元")[-1:] in ("万", "亿"):
+        return Fraction(_money(value))
+    return parse_rate(value)
+
+
+Money = Annotated[int, BeforeValidator(_money)]
+Rate = Annotated[Fraction, BeforeValidator(parse_rate)]
+Price = Annotated[Fraction, BeforeValidator(_price)]
+Funder = Literal["province", "city", "district", "county"]
+Selection = Literal["entitlement", "recognition", "competitive", "case_by_case"]
+Rationing = Literal["first_come", "competitive", "pro_rata"]
+Instrument = Literal[
+    "voucher", "award", "subsidy", "rent_subsidy", "interest_subsidy", "electricity_subsidy", "transfer"
+]
+Level = Literal["province", "city", "district", "county"]
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors: a misspelt key must not silently mean 'absent'."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+def _attribute(name: str) -> str:
+    if name not in VOCABULARY:
+        raise ValueError(
+            f"unknown firm attribute {name!r}; use one of the vocabulary (sim/attributes.py), "
+            f"e.g. revenue, compute_rental, pue"
+        )
+    return name
+
+
+Attr = Annotated[str, BeforeValidator(_attribute)]
+
+
+def coerce_value(attr: str, value: Any) -> Any:
+    """Turn a raw value into the attribute's type: yuan for money, bool for flags, …"""
+    spec = VOCABULARY[attr]
+    if spec.kind == "money":
+        return parse_money(value, attr)
+    if spec.kind == "flag":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "y", "是"}:
+            return True
+        if text in {"0", "false", "no", "n", "否"}:
+            return False
+        raise ValueError(f"{attr} is a yes/no attribute; got {value!r}, expected true or false")
+    if spec.kind == "category":
+        if str(value) not in spec.values:
+            raise ValueError(f"{attr} must be one of {', '.join(spec.values)}; got {value!r}")
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{attr} must be a number ({spec.unit}); got {value!r}") from None
+    if isinstance(value, bool) or number != number:
+        raise ValueError(f"{attr} must be a number ({spec.unit}); got {value!r}")
+    if number < 0:
+        raise ValueError(f"{attr} must be 0 or more; got {value!r}")
+    if spec.kind == "share" and number > 1:
+        raise ValueError(f"{attr} is a share between 0 and 1; got {value!r}")
+    if spec.kind == "count" and not number.is_integer():
+        raise ValueError(f"{attr} is a count; got {value!r}")
+    return number
+
+
+class Condition(Strict):
+    """An eligibility test on one attribute, e.g. ``{attr: pue, lt: 1.2}``."""
+
+    attr: Attr
+    ge: Any = None
+    gt: Any = None
+    le: Any = None
+    lt: Any = None
+    eq: Any = None
+    in_: tuple[str, ...] | None = Field(None, alias="in")
+
+    @model_validator(mode="after")
+    def _typed(self) -> "Condition":
+        ops = {k: getattr(self, k) for k in ("ge", "gt", "le", "lt", "eq")}
+        given = [k for k, v in ops.items() if v is not None] + (["in"] if self.in_ is not None else [])
+        if not given:
+            raise ValueError(f"condition on {self.attr} needs one of ge, gt, le, lt, eq, in, e.g. {{attr: pue, lt: 1.2}}")
+        kind = VOCABULARY[self.attr].kind
+        if kind in ("flag", "category") and any(ops[k] is not None for k in ("ge", "gt", "le", "lt")):
+            raise ValueError(f"{self.attr} is a {kind}; compare it with eq or in, not ge/gt/le/lt")
+        if kind not in ("category",) and self.in_ is not None:
+            raise ValueError(f"{self.attr} is not a category; 'in' needs a category attribute")
+        for key, value in ops.items():
+            if value is not None:
+                object.__setattr__(self, key, coerce_value(self.attr, value))
+        for value in self.in_ or ():
+            coerce_value(self.attr, value)
+        return self
+
+    def describe(self) -> str:
+        parts = []
+        for key, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"), ("eq", "=")):
+            value = getattr(self, key)
+            if value is not None:
+                parts.append(f"{self.attr} {sign} {_show(self.attr, value)}")
+        if self.in_ is not None:
+            parts.append(f"{self.attr} in {{{', '.join(self.in_)}}}")
+        return " and ".join(parts)
+
+
+def _show(attr: str, value: Any) -> str:
+    from sim.money import format_wan
+
+    if VOCABULARY[attr].kind == "money":
+        return format_wan(int(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class Split(Strict):
+    """A second rate for the part of the base an attribute's share designates.
+
+    Binjiang （六）: 30% of compute rental, 60% for the domestic part: ``rate: 30%`` with
+    ``split: {share: domestic_compute_share, rate: 60%}``.
+    """
+
+    share: Attr
+    rate: Rate
+
+    @model_validator(mode="after")
+    def _is_share(self) -> "Split":
+        if VOCABULARY[self.share].kind != "share":
+            raise ValueError(f"split.share must be a share attribute (0-1); {self.share} is not")
+        return self
+
+
+class Tier(Strict):
+    """One step of a tier table: from ``min`` (inclusive, or strictly above with ``gt``)."""
+
+    min: Any = None
+    gt: Any = None
+    amount: Money | None = None
+    rate: Rate | None = None
+
+    @model_validator(mode="after")
+    def _one_bound_one_value(self) -> "Tier":
+        if (self.min is None) == (self.gt is None):
+            raise ValueError("a tier needs exactly one bound: min (from, inclusive) or gt (strictly above)")
+        if (self.amount is None) == (self.rate is None):
+            raise ValueError("a tier needs exactly one of amount or rate")
+        return self
+
+    @property
+    def bound(self) -> Any:
+        return self.min if self.min is not None else self.gt
+
+
+BenefitKind = Literal["fixed", "rate", "tiers", "per_unit", "none"]
+
+
+class Benefit(Strict):
+    """How the amount is computed before the cap.
+
+    ``fixed``: ``amount``.  ``rate``: ``rate`` × ``base`` (with an optional ``split``).
+    ``tiers``: the highest tier of ``on`` that the firm reaches, paying its ``amount`` or
+    its ``rate`` × ``base``.  ``per_unit``: ``price`` yuan per unit of ``base``.
+    ``none``: the text gives no formula (一事一议, or only a ceiling with no base).
+    ``upto``: the text states the figure as a ceiling (最高, 不超过), not a fixed sum.
+    """
+
+    kind: BenefitKind
+    amount: Money | None = None
+    base: Attr | None = None
+    rate: Rate | None = None
+    split: Split | None = None
+    price: Price | None = None
+    on: Attr | None = None
+    tiers: tuple[Tier, ...] = ()
+    base_period: Literal["current_year", "previous_year"] = "current_year"
+    upto: bool = False
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Benefit":
+        need: dict[str, tuple[str, ...]] = {
+            "fixed": ("amount",),
+            "rate": ("base", "rate"),
+            "tiers": ("on", "tiers"),
+            "per_unit": ("base", "price"),
+            "none": (),
+        }
+        for field in need[self.kind]:
+            if getattr(self, field) in (None, ()):
+                raise ValueError(f"a {self.kind} benefit needs '{field}'")
+        allowed = set(need[self.kind]) | {"kind", "base_period", "upto"}
+        allowed |= {"split"} if self.kind == "rate" else set()
+        allowed |= {"base"} if self.kind == "tiers" else set()
+        extra = [f for f in ("amount", "base", "rate", "split", "price", "on") if getattr(self, f) is not None and f not in allowed]
+        if self.tiers and self.kind != "tiers":
+            extra.append("tiers")
+        if extra:
+            raise ValueError(f"a {self.kind} benefit does not take {', '.join(extra)}")
+        if self.kind == "rate" and VOCABULARY[self.base].kind != "money":
+            raise ValueError(f"a rate applies to an amount of money; {self.base} is not money (use per_unit)")
+        if self.kind == "tiers":
+            self._check_tiers()
+        return self
+
+    def _check_tiers(self) -> None:
+        bounds = []
+        for i, tier in enumerate(self.tiers):
+            value = coerce_value(self.on, tier.bound)
+            object.__setattr__(tier, "min" if tier.min is not None else "gt", value)
+            if tier.rate is not None and self.base is None:
+                raise ValueError(f"tier {i} pays a rate, so the benefit needs a 'base'")
+            bounds.append(value)
+        if bounds != sorted(bounds) or len(set(bounds)) != len(bounds):
+            raise ValueError(f"tiers must be in increasing order of their bounds; got {bounds}")
+
+    def attributes(self) -> set[str]:
+        """Attributes whose numbers the amount depends on."""
+        names = {self.base, self.on, self.split.share if self.split else None}
+        return {n for n in names if n}
+
+
+class Cap(Strict):
+    amount: Money
+    period: Literal["year", "once", "project", "event"] = "year"
+
+
+class CountLimit(Strict):
+    per_year: int = Field(gt=0)
+
+
+def _shares(value: dict[str, Fraction] | None, where: str) -> None:
+    if value is not None and sum(value.values()) != 1:
+        raise ValueError(f"{where} shares must add up to 1; they add up to {sum(value.values())}")
+
+
+class Funding(Strict):
+    """Who pays each grant: fixed ``shares``, or shares ``by`` a category attribute.
+
+    Baoding: 市管区 city 1/2 + district 1/2; 省直管县 county alone; other counties "by the
+    fiscal system" with no shares given, so that case is null until a scenario fills it.
+    """
+
+    shares: dict[Funder, Rate] | None = None
+    by: Attr | None = None
+    cases: dict[str, dict[Funder, Rate] | None] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Funding":
+        if (self.shares is None) == (self.by is None):
+            raise ValueError("funding needs either shares (e.g. {district: 1}) or by + cases")
+        _shares(self.shares, "funding")
+        if self.by is not None:
+            spec = VOCABULARY[self.by]
+            if spec.kind != "category":
+                raise ValueError(f"funding.by must be a category attribute; {self.by} is a {spec.kind}")
+            missing = [v for v in spec.values if v not in self.cases]
+            unknown = [c for c in self.cases if c not in spec.values]
+            if unknown or missing:
+                raise ValueError(f"funding.cases must name each value of {self.by} ({', '.join(spec.values)})")
+            for case, shares in self.cases.items():
+                _shares(shares, f"funding.cases.{case}")
+        return self
+
+    def funders(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for shares in [self.shares] + list(self.cases.values()):
+            for funder in shares or {}:
+                seen[funder] = None
+        return list(seen)
+
+
+class Uplift(Strict):
+    """A top-up on every program of the policy for firms meeting a condition (皖北 +20%)."""
+
+    clause: str
+    quote: str
+    when: Condition
+    rate: Rate
+    raises_cap: bool = True
+    note: str | None = None
+
+
+class Stacking(Strict):
+    """A stacking rule the text states.
+
+    ``highest_only`` (从优就高不重复): a firm gets only the largest of ``programs`` (or, with
+    ``scope: other_policies``, of similar programs of other policies, which a scenario
+    names).  ``top_up`` (补足差额): a one-time tiered award already paid at a lower tier
+    pays the difference when the firm reaches a higher one.  ``stackable`` (可同时享受).
+    """
+
+    rule: Literal["highest_only", "top_up", "stackable"]
+    clause: str
+    quote: str
+    scope: Literal["within", "other_policies"] = "within"
+    programs: tuple[str, ...] = ()
+    note: str | None = None
+
+
+class FirmCap(Strict):
+    """A cap on what one firm gets from several programs together (Baoding 5.: 100万 a year)."""
+
+    clause: str
+    quote: str
+    programs: tuple[str, ...]
+    amount: Money
+    period: Literal["year", "once"] = "year"
+    note: str | None = None
+
+
+class Window(Strict):
+    """When the policy is in force; blank where the text leaves the date open."""
+
+    clause: str
+    quote: str
+    start: dt.date | None = None
+    end: dt.date | None = None
+    duration_years: int | None = Field(None, gt=0)
+    note: str | None = None
+
+    @property
+    def last_day(self) -> dt.date | None:
+        if self.end is not None:
+            return self.end
+        if self.start is not None and self.duration_years is not None:
+            return _add_years(self.start, self.duration_years) - dt.timedelta(days=1)
+        return None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Window":
+        if self.start and self.last_day and self.last_day < self.start:
+            raise ValueError(f"the window ends ({self.last_day}) before it starts ({self.start})")
+        return self
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+class Pool(Strict):
+    """Money that several grants draw on: a budget per year, or over the policy's life."""
+
+    title: str
+    clause: str
+    quote: str | None = None
+    budget: Money | dict[int, Money] | None = None
+    period: Literal["year", "life"] = "year"
+    rationing: Rationing = "first_come"
+    rationing_basis: Literal["default", "text", "scenario"] = "default"
+    implicit: bool = False
+    note: str | None = None
+
+    def budget_in(self, year: int) -> int | None:
+        if isinstance(self.budget, dict):
+            return self.budget.get(year)
+        return self.budget
+
+
+class Program(Strict):
+    """One clause or sub-item that pays money or vouchers."""
+
+    clause: str
+    source: str
+    title: str
+    quote: str
+    instrument: Instrument
+    selection: Selection
+    benefit: Benefit
+    pool: str | None = None
+    eligibility: tuple[Condition, ...] = ()
+    cap: Cap | None = None
+    count_limit: CountLimit | None = None
+    max_years: int | None = Field(None, gt=0)
+    once: bool = False
+    all_or_nothing: bool = False
+    funding: Funding | None = None
+    enabled: bool = True
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _case_by_case(self) -> "Program":
+        if self.selection == "case_by_case" and self.benefit.kind != "none":
+            raise ValueError("a case_by_case (一事一议) program has no formula: its benefit kind must be none")
+        return self
+
+    @property
+    def one_time(self) -> bool:
+        """Paid at most once per firm (一次性, or a one-time cap)."""
+        return self.once or (self.cap is not None and self.cap.period in ("once", "project"))
+
+    def attributes(self) -> set[str]:
+        return {c.attr for c in self.eligibility} | self.benefit.attributes()
+
+
+class Policy(Strict):
+    """One source document: its window, pools, programs and the rules between them."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    issuer: str
+    level: Level
+    source: str
+    effective: Window
+    funding: Funding
+    pools: dict[str, Pool] = {}
+    programs: dict[str, Program]
+    stacking: tuple[Stacking, ...] = ()
+    firm_caps: tuple[FirmCap, ...] = ()
+    uplifts: tuple[Uplift, ...] = ()
+    note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _implicit_pools(cls, data: Any) -> Any:
+        """A program the text gives no pool draws on an unlimited pool of its own."""
+        if not isinstance(data, dict) or not isinstance(data.get("programs"), dict):
+            return data
+        pools = dict(data.get("pools") or {})
+        for pid, prog in data["programs"].items():
+            if isinstance(prog, dict) and prog.get("pool") is None and pid not in pools:
+                competitive = prog.get("selection") == "competitive"
+                pools[pid] = {
+                    "title": prog.get("title", pid),
+                    "clause": prog.get("clause", "?"),
+                    "budget": None,
+                    "rationing": "competitive" if competitive else "first_come",
+                    "implicit": True,
+                }
+        return {**data, "pools": pools}
+
+    @model_validator(mode="after")
+    def _references(self) -> "Policy":
+        for pid, prog in self.programs.items():
+            if prog.pool is not None and prog.pool not in self.pools:
+                raise ValueError(f"program {pid} names pool {prog.pool!r}, which is not among pools ({', '.join(self.pools)})")
+        for where, names in [("stacking", [p for s in self.stacking for p in s.programs]),
+                             ("firm_caps", [p for c in self.firm_caps for p in c.programs])]:
+            unknown = [n for n in names if n not in self.programs]
+            if unknown:
+                raise ValueError(f"{where} names unknown programs {unknown}; programs are {', '.join(self.programs)}")
+        return self
+
+    def pool_of(self, program_id: str) -> str:
+        return self.programs[program_id].pool or program_id
+
+    def funding_of(self, program_id: str) -> Funding:
+        return self.programs[program_id].funding or self.funding
+
+    def enabled_programs(self) -> dict[str, Program]:
+        return {k: p for k, p in self.programs.items() if p.enabled}
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_policy(path: str | Path, overrides: dict[str, Any] | None = None) -> Policy:
+    """Load and validate a policy file, optionally with dotted-path overrides applied first.
+
+    Raises :class:`PolicyError` listing every problem with file, line and field.
+
+    Examples
+    --------
+    >>> p = load_policy("policies/binjiang.yaml", {"pools.compute_vouchers.budget": "5000万"})
+    >>> p.pools["compute_vouchers"].budget
+    50000000
+    """
+    path = Path(path)
+    data, lines = read_yaml(path, PolicyError)
+    for dotted_path, value in (overrides or {}).items():
+        set_path(data, dotted_path, value, PolicyError, str(path))
+    return validate_policy(data, str(path), lines)
+
+
+def validate_policy(data: dict, file: str, lines: Lines | None = None) -> Policy:
+    lines = lines or {}
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(problems_from(exc, file, lines)) from None
+    stem = Path(file).stem
+    if stem != policy.id and not file.startswith("<"):
+        raise PolicyError([Problem(file, "id", f"is {policy.id!r} but the file is named {stem}.yaml; they must match", lines.get(("id",)))])
+    return policy
+
+
+_SEGMENT = re.compile(r"^[^.]+$")
+
+
+def set_path(data: dict, dotted_path: str, value: Any, error: type, file: str) -> None:
+    """Set ``a.b.c`` in nested dicts; every part but the last must already exist."""
+    parts = dotted_path.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        key: Any = int(part) if isinstance(node, list) and part.isdigit() else part
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            known = ", ".join(map(str, node)) if isinstance(node, dict) else ""
+            raise error.one(file, dotted_path, f"no field {'.'.join(parts[: i + 1])!r} to override" + (f"; known here: {known}" if known else "")) from None
+    if not isinstance(node, dict):
+        raise error.one(file, dotted_path, "can only override a field of a mapping")
+    node[parts[-1]] = value
