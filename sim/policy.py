@@ -22,7 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from sim.attributes import VOCABULARY
 from sim.errors import PolicyError, Problem
-from sim.loader import Lines, problems_from, read_yaml
+from sim.loader import Lines, line_of, problems_from, read_yaml
 from sim.money import MoneyError, parse_money, parse_rate
 
 
@@ -40,7 +40,20 @@ def _price(value: Any) -> Fraction:
     return parse_rate(value)
 
 
+def _budget(value: Any) -> Any:
+    """A budget per year (``4000万``) or by year (``{2024: 4000万, 2025: 5000万}``)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        try:
+            return {int(year): _money(amount) for year, amount in value.items()}
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"a budget by year maps years to amounts, e.g. {{2025: 4000万}}: {exc}") from None
+    return _money(value)
+
+
 Money = Annotated[int, BeforeValidator(_money)]
+Budget = Annotated[int | dict[int, int] | None, BeforeValidator(_budget)]
 Rate = Annotated[Fraction, BeforeValidator(parse_rate)]
 Price = Annotated[Fraction, BeforeValidator(_price)]
 Funder = Literal["province", "city", "district", "county"]
@@ -385,7 +398,7 @@ class Pool(Strict):
     title: str
     clause: str
     quote: str | None = None
-    budget: Money | dict[int, Money] | None = None
+    budget: Budget = None
     period: Literal["year", "life"] = "year"
     rationing: Rationing = "first_come"
     rationing_basis: Literal["default", "text", "scenario"] = "default"
@@ -470,18 +483,6 @@ class Policy(Strict):
                 }
         return {**data, "pools": pools}
 
-    @model_validator(mode="after")
-    def _references(self) -> "Policy":
-        for pid, prog in self.programs.items():
-            if prog.pool is not None and prog.pool not in self.pools:
-                raise ValueError(f"program {pid} names pool {prog.pool!r}, which is not among pools ({', '.join(self.pools)})")
-        for where, names in [("stacking", [p for s in self.stacking for p in s.programs]),
-                             ("firm_caps", [p for c in self.firm_caps for p in c.programs])]:
-            unknown = [n for n in names if n not in self.programs]
-            if unknown:
-                raise ValueError(f"{where} names unknown programs {unknown}; programs are {', '.join(self.programs)}")
-        return self
-
     def pool_of(self, program_id: str) -> str:
         return self.programs[program_id].pool or program_id
 
@@ -519,10 +520,29 @@ def validate_policy(data: dict, file: str, lines: Lines | None = None) -> Policy
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(problems_from(exc, file, lines)) from None
+    problems = reference_problems(policy, file, lines)
     stem = Path(file).stem
-    if stem != policy.id and not file.startswith("<"):
-        raise PolicyError([Problem(file, "id", f"is {policy.id!r} but the file is named {stem}.yaml; they must match", lines.get(("id",)))])
+    if stem != policy.id and Path(file).parent.name == POLICY_DIR.name:  # ids find files in policies/
+        problems.append(Problem(file, "id", f"is {policy.id!r} but the file is named {stem}.yaml; they must match", lines.get(("id",))))
+    if problems:
+        raise PolicyError(problems)
     return policy
+
+
+def reference_problems(policy: Policy, file: str, lines: Lines) -> list[Problem]:
+    """Names that point nowhere: a program's pool, programs named by stacking rules and caps."""
+    out = []
+    for pid, prog in policy.programs.items():
+        if prog.pool is not None and prog.pool not in policy.pools:
+            loc = ("programs", pid, "pool")
+            out.append(Problem(file, ".".join(loc), f"names pool {prog.pool!r}, which is not among pools ({', '.join(p for p, v in policy.pools.items() if not v.implicit)})", lines.get(loc)))
+    for where, rules in (("stacking", policy.stacking), ("firm_caps", policy.firm_caps)):
+        for i, rule in enumerate(rules):
+            for j, name in enumerate(rule.programs):
+                if name not in policy.programs:
+                    loc = (where, i, "programs", j)
+                    out.append(Problem(file, f"{where}.{i}.programs", f"names unknown program {name!r}; programs are {', '.join(policy.programs)}", line_of(lines, loc)))
+    return out
 
 
 _SEGMENT = re.compile(r"^[^.]+$")
@@ -542,3 +562,21 @@ def set_path(data: dict, dotted_path: str, value: Any, error: type, file: str) -
     if not isinstance(node, dict):
         raise error.one(file, dotted_path, "can only override a field of a mapping")
     node[parts[-1]] = value
+
+
+POLICY_DIR = Path("policies")
+
+
+def resolve_policy(name_or_path: str | Path, base: Path | None = None) -> Path:
+    """A policy given as a file path, or as an id looked up in ``policies/``."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if base is not None and not path.is_absolute() and not path.exists():
+            path = base / path
+        return path
+    for folder in filter(None, [base and base / POLICY_DIR, base, POLICY_DIR]):
+        candidate = Path(folder) / f"{name_or_path}.yaml"
+        if candidate.exists():
+            return candidate
+    known = ", ".join(sorted(p.stem for p in POLICY_DIR.glob("*.yaml"))) or "none found in ./policies"
+    raise PolicyError.one(str(name_or_path), "", f"no such policy file or id; known ids: {known}")

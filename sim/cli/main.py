@@ -1,0 +1,44 @@
+"""The `sim` command: a thin shell over the library, one module per command.
+
+Errors a user can fix (a bad file, a bad value, a missing run) are :class:`SimError` s and
+end as one message on stderr and exit code 2; nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from sim.cli import policies, quote, validate
+from sim.errors import SimError
+
+app = typer.Typer(
+    name="sim",
+    help="Simulate AI and compute subsidy policies: who claims what, from which pool, and what budget it takes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("validate")(validate.validate)
+app.command("policies")(policies.policies)
+app.command("quote")(quote.quote)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 success, 2 a user error, 1 aborted)."""
+    try:
+        app(args=argv, prog_name="sim")
+    except SystemExit as exc:  # typer ends every command this way, 0 included
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except SimError as exc:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {exc}", markup=False)
+        return 2
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
