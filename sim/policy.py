@@ -467,21 +467,7 @@ class Policy(Strict):
     @model_validator(mode="before")
     @classmethod
     def _implicit_pools(cls, data: Any) -> Any:
-        """A program the text gives no pool draws on an unlimited pool of its own."""
-        if not isinstance(data, dict) or not isinstance(data.get("programs"), dict):
-            return data
-        pools = dict(data.get("pools") or {})
-        for pid, prog in data["programs"].items():
-            if isinstance(prog, dict) and prog.get("pool") is None and pid not in pools:
-                competitive = prog.get("selection") == "competitive"
-                pools[pid] = {
-                    "title": prog.get("title", pid),
-                    "clause": prog.get("clause", "?"),
-                    "budget": None,
-                    "rationing": "competitive" if competitive else "first_come",
-                    "implicit": True,
-                }
-        return {**data, "pools": pools}
+        return implicit_pools(data)
 
     def pool_of(self, program_id: str) -> str:
         return self.programs[program_id].pool or program_id
@@ -494,6 +480,28 @@ class Policy(Strict):
 
 
 # ---------------------------------------------------------------- loading
+
+
+def implicit_pools(data: Any) -> Any:
+    """A program the text gives no pool draws on an unlimited pool of its own, named after it.
+
+    Applied to the raw data before overrides too, so a scenario can give such a pool a
+    budget (``binjiang.pools.key_firm.budget``).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("programs"), dict):
+        return data
+    pools = dict(data.get("pools") or {})
+    for pid, prog in data["programs"].items():
+        if isinstance(prog, dict) and prog.get("pool") is None and pid not in pools:
+            competitive = prog.get("selection") == "competitive"
+            pools[pid] = {
+                "title": prog.get("title", pid),
+                "clause": prog.get("clause", "?"),
+                "budget": None,
+                "rationing": "competitive" if competitive else "first_come",
+                "implicit": True,
+            }
+    return {**data, "pools": pools}
 
 
 def load_policy(path: str | Path, overrides: dict[str, Any] | None = None) -> Policy:
