@@ -1,0 +1,192 @@
+"""The compiled model: a scenario turned into indexed programs and pools that engines run.
+
+Policies and scenarios speak in names and dates; engines want small integers and day
+numbers.  :func:`build` does that translation once per scenario: every program and pool
+gets an index, every date becomes a day since the horizon's start, every assumption the
+scenario makes about a program (its call, its score, its award share) sits beside it.
+Nothing here is random and nothing changes during a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sim.errors import ScenarioError
+from sim.policy import Policy, Program
+from sim.scenario import ProgramBehaviour, Scenario
+
+OUTCOMES = ("full", "partial", "pool_empty", "firm_cap", "count_limit", "ranked_out",
+            "out_of_window", "stacked", "exposure")
+FULL, PARTIAL, POOL_EMPTY, FIRM_CAP, COUNT_LIMIT, RANKED_OUT, OUT_OF_WINDOW, STACKED, EXPOSURE = range(9)
+SKIPPED = -1  # the firm did not apply after all (one-time award already paid, years used up)
+DECIDED = (FULL, PARTIAL, POOL_EMPTY, FIRM_CAP, COUNT_LIMIT, RANKED_OUT)
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    index: int
+    policy: str
+    id: str
+    program: Program
+    pool: int
+    behaviour: ProgramBehaviour
+    one_time: bool
+    top_up: bool
+    count_limit: int | None
+    max_years: int | None
+    firm_caps: tuple[int, ...]
+    funding: tuple[tuple[tuple[str, Fraction], ...], ...]  # shares per funding case
+    funding_by: str | None
+    funding_cases: tuple[str, ...]
+    window: tuple[int, int]  # first and last day in force, clipped to the horizon
+
+    @property
+    def key(self) -> str:
+        return f"{self.policy}.{self.id}"
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    index: int
+    key: str
+    title: str
+    rationing: str
+    rationing_basis: str
+    period: str
+    budgets: dict[int, int | None]  # by budget year; None = no limit
+    review: dict[int, int]  # decision day per year (competitive and pro-rata rounds)
+    programs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FirmCapSpec:
+    index: int
+    amount: int
+    period: str
+    programs: tuple[int, ...]
+
+
+@dataclass
+class Model:
+    scenario: Scenario
+    start: dt.date
+    years: list[int]
+    year_start: dict[int, int]
+    year_end: dict[int, int]
+    programs: list[ProgramSpec]
+    pools: list[PoolSpec]
+    firm_caps: list[FirmCapSpec]
+    stacking: list[tuple[int, ...]]
+    funders: list[str] = field(default_factory=list)
+
+    def day(self, date: dt.date) -> int:
+        return (date - self.start).days
+
+    def date(self, day: int) -> dt.date:
+        return self.start + dt.timedelta(days=int(day))
+
+    def month_day(self, year: int, md: str) -> int:
+        return self.day(dt.date(year, int(md[:2]), int(md[3:5])))
+
+    def program(self, key: str) -> ProgramSpec:
+        return next(p for p in self.programs if p.key == key)
+
+
+def build(scenario: Scenario) -> Model:
+    """Index the scenario's enabled programs and their pools."""
+    horizon = scenario.horizon
+    years = horizon.years
+    model = Model(
+        scenario=scenario, start=horizon.start, years=years,
+        year_start={}, year_end={}, programs=[], pools=[], firm_caps=[], stacking=[],
+    )
+    model.year_start = {y: model.day(dt.date(y, 1, 1)) for y in years}
+    model.year_end = {y: model.day(dt.date(y, 12, 31)) for y in years}
+    pool_index: dict[str, int] = {}
+    pool_members: dict[str, list[int]] = {}
+    for pid, policy in scenario.policies.items():
+        for prog_id, program in policy.enabled_programs().items():
+            pool_key = f"{pid}.{policy.pool_of(prog_id)}"
+            pool_index.setdefault(pool_key, len(pool_index))
+            index = len(model.programs)
+            pool_members.setdefault(pool_key, []).append(index)
+            model.programs.append(_program(model, policy, prog_id, program, pool_index[pool_key], index))
+    for key, idx in pool_index.items():
+        pid, _, pool_id = key.partition(".")
+        model.pools.append(_pool(model, scenario, scenario.policies[pid], pool_id, key, idx, pool_members[key]))
+    _caps_and_stacking(model, scenario)
+    model.funders = sorted({f for p in model.programs for case in p.funding for f, _ in case})
+    return model
+
+
+def _program(model: Model, policy: Policy, prog_id: str, program: Program, pool: int, index: int) -> ProgramSpec:
+    key = f"{policy.id}.{prog_id}"
+    behaviour = model.scenario.spec.programs.get(key) or ProgramBehaviour(why="defaults: apply any time in the year")
+    funding = policy.funding_of(prog_id)
+    if funding.by:
+        cases = tuple(funding.cases)
+        shares = tuple(tuple((funding.cases[c] or {}).items()) for c in cases)
+    else:
+        cases, shares = (), (tuple(funding.shares.items()),)
+    top_up = any(r.rule == "top_up" and prog_id in r.programs for r in policy.stacking)
+    window = policy.effective
+    first = max(model.day(window.start), 0)
+    last = min(model.day(window.last_day), model.year_end[model.years[-1]])
+    return ProgramSpec(
+        index=index, policy=policy.id, id=prog_id, program=program, pool=pool, behaviour=behaviour,
+        one_time=program.one_time, top_up=top_up,
+        count_limit=program.count_limit.per_year if program.count_limit else None,
+        max_years=program.max_years, firm_caps=(), funding=shares, funding_by=funding.by,
+        funding_cases=cases, window=(first, last),
+    )
+
+
+def _pool(model: Model, scenario: Scenario, policy: Policy, pool_id: str, key: str, idx: int, members: list[int]) -> PoolSpec:
+    pool = policy.pools[pool_id]
+    if pool.period == "life" and isinstance(pool.budget, dict):
+        raise ScenarioError.one(scenario.path, f"overrides.{key}.budget", "a pool over the policy's life has one budget, not one per year")
+    behaviour = scenario.spec.pools.get(key)
+    review = {}
+    for year in model.years:
+        ends = [model.programs[m].behaviour.call.end for m in members]
+        md = behaviour.review if behaviour and behaviour.review else max(ends)
+        if md < max(ends):
+            raise ScenarioError.one(scenario.path, f"pools.{key}.review", f"review on {md} comes before the call of its programs ends ({max(ends)})")
+        review[year] = model.month_day(year, md)
+    return PoolSpec(
+        index=idx, key=key, title=pool.title, rationing=pool.rationing, rationing_basis=pool.rationing_basis,
+        period=pool.period, budgets={y: pool.budget_in(y) for y in model.years}, review=review,
+        programs=tuple(members),
+    )
+
+
+def _caps_and_stacking(model: Model, scenario: Scenario) -> None:
+    by_key = {p.key: p.index for p in model.programs}
+    for pid, policy in scenario.policies.items():
+        for cap in policy.firm_caps:
+            members = tuple(by_key[f"{pid}.{p}"] for p in cap.programs if f"{pid}.{p}" in by_key)
+            pools = {model.programs[m].pool for m in members}
+            if len(pools) > 1:
+                raise ScenarioError.one(scenario.path, "policies", f"{pid} firm cap {cap.clause} spans several pools; sim needs its programs to share one pool")
+            spec = FirmCapSpec(len(model.firm_caps), cap.amount, cap.period, members)
+            model.firm_caps.append(spec)
+            for m in members:
+                p = model.programs[m]
+                model.programs[m] = _replace(p, firm_caps=p.firm_caps + (spec.index,))
+        for rule in policy.stacking:
+            if rule.rule == "highest_only" and rule.scope == "within" and rule.programs:
+                group = tuple(by_key[f"{pid}.{p}"] for p in rule.programs if f"{pid}.{p}" in by_key)
+                if len(group) > 1:
+                    model.stacking.append(group)
+    for group in scenario.spec.stacking:
+        members = tuple(by_key[k] for k in group.programs if k in by_key)
+        if len(members) > 1:
+            model.stacking.append(members)
+
+
+def _replace(spec: ProgramSpec, **changes) -> ProgramSpec:
+    from dataclasses import replace
+
+    return replace(spec, **changes)
