@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from sim.cli import policies, quote, validate
+from sim.cli import policies, quote, run, validate
 from sim.errors import SimError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.command("run")(run.run)
 app.command("validate")(validate.validate)
 app.command("policies")(policies.policies)
 app.command("quote")(quote.quote)

@@ -1,0 +1,81 @@
+"""`sim run SCENARIO`: the Monte Carlo runs of a scenario, to Parquet, with a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.money import wan
+from sim.runner import RunResult, simulate
+from sim.scenario import load_scenario
+from sim.storage import scan
+
+
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
+    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed (default: the scenario's).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario name>).")] = None,
+    events: Annotated[bool, typer.Option("--events", help="Also write every decision to the awards table.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run in the same folder.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in the same folder.")] = False,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs per batch written (default: the scenario's).")] = None,
+) -> None:
+    """Run a scenario's Monte Carlo and write Parquet tables under outputs/.
+
+    Example: sim run scenarios/binjiang.yaml --runs 2000 --workers 2
+    """
+    spec = load_scenario(scenario)
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
+        task = bar.add_task(f"sim run {spec.name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=events,
+                          resume=resume, force=force, batch_size=batch_size, progress=progress)
+    print_summary(result, Console(highlight=False))
+
+
+def pool_summary(out: Path) -> pl.DataFrame:
+    """Per pool and year across runs: median and 90th percentile of demand and grants, share dry."""
+    demand = (scan(out, "program_years").group_by("run", "pool", "year")
+              .agg(pl.col("demand_yuan").sum()))
+    pools = scan(out, "pool_years").join(demand, on=["run", "pool", "year"], how="left")
+    return (pools.group_by("pool", "year")
+            .agg(pl.col("budget_yuan").first().alias("budget"),
+                 pl.col("demand_yuan").median().alias("demand_p50"),
+                 pl.col("demand_yuan").quantile(0.9, "higher").alias("demand_p90"),
+                 pl.col("granted_yuan").median().alias("granted_p50"),
+                 pl.col("granted_yuan").quantile(0.9, "higher").alias("granted_p90"),
+                 pl.col("exhausted_on").is_not_null().mean().alias("p_dry"))
+            .sort("pool", "year").collect())
+
+
+def print_summary(result: RunResult, console: Console) -> None:
+    m = result.manifest
+    console.print(f"{m['runs']} runs of {m['scenario']['name']} (seed {m['seed']}, engine {result.engine}, "
+                  f"{m['executor']} × {m['workers']}) in {result.seconds:.1f} s → {result.out}", markup=False)
+    table = Table(title="Pools per budget year (万元; demand = what applications asked)", title_justify="left",
+                  padding=(0, 1), collapse_padding=True)
+    table.add_column("pool", no_wrap=True, overflow="ellipsis")
+    for col in ("year", "budget", "demand\np50", "demand\np90", "granted\np50", "granted\np90", "P(dry)"):
+        table.add_column(col, justify="right", no_wrap=True)
+    summary = pool_summary(result.out)
+    single = len({p["policy"] for p in m["programs"]}) == 1
+    active = summary.group_by("pool").agg(pl.col("demand_p90").max()).filter(pl.col("demand_p90") > 0)["pool"]
+    for row in summary.filter(pl.col("pool").is_in(active.implode()) | pl.col("budget").is_not_null()).iter_rows(named=True):
+        table.add_row(row["pool"].split(".", 1)[-1] if single else row["pool"], str(row["year"]),
+                      wan(row["budget"], 0) if row["budget"] is not None else "—",
+                      wan(row["demand_p50"], 0), wan(row["demand_p90"], 0),
+                      wan(row["granted_p50"], 0), wan(row["granted_p90"], 0), f"{row['p_dry']:.0%}")
+    console.print(table)
