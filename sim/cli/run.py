@@ -69,7 +69,7 @@ def print_summary(result: RunResult, console: Console) -> None:
                   padding=(0, 1), collapse_padding=True)
     table.add_column("pool", no_wrap=True, overflow="ellipsis")
     for col in ("year", "budget", "demand\np50", "demand\np90", "granted\np50", "granted\np90", "P(dry)"):
-        table.add_column(col, justify="right", no_wrap=True)
+        table.add_column(col, justify="right", no_wrap=True, min_width=4)
     summary = pool_summary(result.out)
     single = len({p["policy"] for p in m["programs"]}) == 1
     active = summary.group_by("pool").agg(pl.col("demand_p90").max()).filter(pl.col("demand_p90") > 0)["pool"]
