@@ -33,7 +33,7 @@ from sim.errors import OutputError
 from sim.model import Model, build
 from sim.population import sample
 from sim.records import collect
-from sim.scenario import Scenario
+from sim.scenario import Scenario, file_digest
 from sim.storage import (MANIFEST, SCHEMA_VERSION, clear, drop_stale_parts, read_manifest, scan,
                          to_arrow, write_json, write_part)
 
@@ -232,7 +232,8 @@ def _manifest(scenario: Scenario, model: Model, batches: int, events: bool, engi
     return {
         "schema_version": SCHEMA_VERSION,
         "sim_version": __version__,
-        "scenario": {"file": scenario.path, "name": scenario.name, "title": scenario.spec.title, "sha256": scenario.sha256},
+        "scenario": {"file": scenario.path, "name": scenario.name, "title": scenario.spec.title,
+                     "file_sha256": file_digest(scenario.path), "sha256": scenario.sha256},
         "seed": mc.seed,
         "runs": mc.runs,
         "batch_size": mc.batch_size,

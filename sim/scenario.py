@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -145,7 +146,7 @@ class Segment(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     why: str
     firms_at_start: int = Field(0, ge=0)
-    arrivals_per_year: float | dict[int, float] = 0
+    arrivals_per_year: float | dict[int, float] = 0.0
     attributes: dict[str, Dist] = {}
     take_up: dict[str, TakeUp] = {}
 
@@ -352,15 +353,28 @@ def build_scenario(raw: dict, file: str, lines: Lines, folder: Path) -> Scenario
         spec = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(problems_from(exc, file, lines)) from None
-    policies = _load_policies(spec, file, lines, folder)
+    policies, policy_data = _load_policies(spec, file, lines, folder)
     problems = _cross_checks(spec, policies, file, lines)
     if problems:
         raise ScenarioError(problems)
-    digest = hashlib.sha256(repr(sorted(raw.items(), key=lambda kv: kv[0])).encode()).hexdigest()
+    digest = inputs_digest(raw, policy_data)
     return Scenario(spec=spec, policies=policies, path=file, raw=raw, sha256=digest)
 
 
-def _load_policies(spec: ScenarioFile, file: str, lines: Lines, folder: Path) -> dict[str, Policy]:
+def inputs_digest(raw: dict, policy_data: list[dict]) -> str:
+    """A fingerprint of everything a run depends on: the scenario and its policies, as resolved."""
+    text = json.dumps([raw, policy_data], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_digest(path: str | Path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _load_policies(spec: ScenarioFile, file: str, lines: Lines, folder: Path) -> tuple[dict[str, Policy], list[dict]]:
     by_policy: dict[str, dict[str, Any]] = {}
     for key, override in spec.overrides.items():
         policy_id, _, rest = key.partition(".")
@@ -370,6 +384,7 @@ def _load_policies(spec: ScenarioFile, file: str, lines: Lines, folder: Path) ->
         if rest.endswith(".rationing"):
             by_policy[policy_id][rest + "_basis"] = "scenario"
     out: dict[str, Policy] = {}
+    datas: list[dict] = []
     for i, name in enumerate(spec.policies):
         try:
             ppath = resolve_policy(name, base=folder.parent if folder.name == "scenarios" else folder)
@@ -378,12 +393,13 @@ def _load_policies(spec: ScenarioFile, file: str, lines: Lines, folder: Path) ->
             for key, value in by_policy.get(Path(name).stem, {}).items():
                 set_path(data, key, value, ScenarioError, f"{file}: overrides.{Path(name).stem}")
             policy = validate_policy(data, str(ppath), plines)
+            datas.append(data)
         except PolicyError as exc:
             if any(p.file == name for p in exc.problems):
                 raise ScenarioError.one(file, f"policies.{i}", exc.problems[0].message, line_of(lines, ("policies", i))) from None
             raise
         out[policy.id] = policy
-    return out
+    return out, datas
 
 
 def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], file: str, lines: Lines) -> list[Problem]:

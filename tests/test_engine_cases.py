@@ -1,0 +1,189 @@
+"""Hand-checkable runs with exact expected outputs (DESIGN §6 semantics).
+
+Each case is small enough to work out on paper; the comment beside each expectation says
+how.  Toy policies pay fixed amounts so the arithmetic is plain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from tests import toy
+
+MARCH = {"call": {"start": "03-01", "end": "03-01"}}  # everyone applies on 1 March
+
+
+def rows(frame: pl.DataFrame, **where) -> list[dict]:
+    for k, v in where.items():
+        frame = frame.filter(pl.col(k) == v)
+    return frame.to_dicts()
+
+
+def test_one_firm_with_fixed_attributes(tmp_path):
+    policy = toy.policy({"voucher": toy.program(rate="30%", base="compute_rental", cap="200万")}, budget="1亿")
+    scen = toy.scenario([toy.segment("a", 1, {"compute_rental": "1000万"}, {"voucher": 1})])
+    t = toy.run(tmp_path, policy, scen)
+    got = rows(t["program_years"], program="voucher")
+    # 1000万 × 30% = 300万, capped at 200万, in each of 2025 and 2026
+    assert [(r["year"], r["demand_yuan"], r["granted_yuan"], r["applications"], r["full"]) for r in got] == [
+        (2025, 2_000_000, 2_000_000, 1, 1), (2026, 2_000_000, 2_000_000, 1, 1)]
+    pools = rows(t["pool_years"], pool="toy.pool")
+    assert [(r["budget_yuan"], r["granted_yuan"], r["remaining_yuan"], r["exhausted_on"]) for r in pools] == [
+        (100_000_000, 2_000_000, 98_000_000, None)] * 2
+    funders = {(r["funder"], r["year"]): r["granted_yuan"] for r in t["funder_years"].to_dicts()}
+    # 200万 split city 1/3 (rounded down), district the rest
+    assert funders[("city", 2025)] == 666_666 and funders[("district", 2025)] == 1_333_334
+
+
+def test_two_firms_race_for_a_first_come_pool(tmp_path):
+    policy = toy.policy({"voucher": toy.program("300万")}, budget="500万")
+    scen = toy.scenario([toy.segment("early", 1, {}, {"voucher": 1}), toy.segment("late", 1, {}, {"voucher": 1})],
+                        programs={"voucher": MARCH}, end="2025-12-31")
+    t = toy.run(tmp_path, policy, scen)
+    awards = t["awards"].sort("firm").to_dicts()
+    # same day: firm 0 (first segment) first, gets 300万; firm 1 gets the 200万 left, a partial grant
+    assert [(a["firm"], a["entitled_yuan"], a["granted_yuan"], a["outcome"], a["pool_balance_yuan"]) for a in awards] == [
+        (0, 3_000_000, 3_000_000, "full", 2_000_000), (1, 3_000_000, 2_000_000, "partial", 0)]
+    pool = rows(t["pool_years"], pool="toy.pool")[0]
+    assert pool["remaining_yuan"] == 0 and pool["exhausted_on"] == dt.date(2025, 3, 1)
+    prog = rows(t["program_years"], program="voucher")[0]
+    assert (prog["demand_yuan"], prog["granted_yuan"], prog["full"], prog["partial"], prog["refused"]) == (6_000_000, 5_000_000, 1, 1, 0)
+
+
+def test_all_or_nothing_refuses_the_last_grant(tmp_path):
+    policy = toy.policy({"voucher": toy.program("300万", all_or_nothing=True)}, budget="500万")
+    scen = toy.scenario([toy.segment("a", 2, {}, {"voucher": 1})], programs={"voucher": MARCH}, end="2025-12-31")
+    t = toy.run(tmp_path, policy, scen)
+    assert [(a["granted_yuan"], a["outcome"]) for a in t["awards"].sort("firm").to_dicts()] == [
+        (3_000_000, "full"), (0, "pool_empty")]
+    pool = rows(t["pool_years"], pool="toy.pool")[0]
+    assert pool["remaining_yuan"] == 2_000_000 and pool["exhausted_on"] == dt.date(2025, 3, 1)
+
+
+def test_competitive_round_with_ties(tmp_path):
+    policy = toy.policy({"award": toy.program("300万", selection="competitive")}, budget="500万", rationing="competitive")
+    # scores: revenue 3亿, 5亿, 5亿 → the two 5亿 firms tie; the tie goes to the earlier firm index
+    segs = [toy.segment("low", 1, {"revenue": "3亿"}, {"award": 1}),
+            toy.segment("high_a", 1, {"revenue": "5亿"}, {"award": 1}),
+            toy.segment("high_b", 1, {"revenue": "5亿"}, {"award": 1})]
+    scen = toy.scenario(segs, programs={"award": {"call": {"start": "03-01", "end": "03-31"}, "score": "revenue"}},
+                        end="2025-12-31", pools={"toy.pool": {"review": "06-30", "why": "test"}})
+    t = toy.run(tmp_path, policy, scen)
+    got = {a["firm"]: (a["date"], a["granted_yuan"], a["outcome"]) for a in t["awards"].to_dicts()}
+    review = dt.date(2025, 6, 30)
+    assert got == {1: (review, 3_000_000, "full"), 2: (review, 2_000_000, "partial"), 0: (review, 0, "ranked_out")}
+    assert rows(t["pool_years"], pool="toy.pool")[0]["exhausted_on"] == review
+
+
+def test_competitive_count_limit(tmp_path):
+    policy = toy.policy({"award": toy.program("100万", selection="competitive", count_limit={"per_year": 2})},
+                        budget=None, rationing="competitive")
+    segs = [toy.segment(f"s{i}", 1, {"revenue": f"{i + 1}亿"}, {"award": 1}) for i in range(4)]
+    scen = toy.scenario(segs, programs={"award": {"score": "revenue"}}, end="2025-12-31")
+    t = toy.run(tmp_path, policy, scen)
+    got = {a["firm"]: a["outcome"] for a in t["awards"].to_dicts()}
+    # the two largest revenues (firms 3 and 2) win; the others lose on the count limit of 2
+    assert got == {3: "full", 2: "full", 1: "ranked_out", 0: "ranked_out"}
+
+
+def test_pro_rata_round(tmp_path):
+    policy = toy.policy({"voucher": toy.program(rate="100%", base="compute_rental")}, budget="500万", rationing="pro_rata")
+    segs = [toy.segment(f"s{i}", 1, {"compute_rental": amount}, {"voucher": 1})
+            for i, amount in enumerate(["300万", "200万", "500万"])]
+    scen = toy.scenario(segs, end="2025-12-31")
+    t = toy.run(tmp_path, policy, scen)
+    # demand 1000万 against 500万: everyone gets half
+    got = {a["firm"]: (a["granted_yuan"], a["outcome"], a["date"]) for a in t["awards"].to_dicts()}
+    close = dt.date(2025, 12, 31)
+    assert got == {0: (1_500_000, "partial", close), 1: (1_000_000, "partial", close), 2: (2_500_000, "partial", close)}
+    pool = rows(t["pool_years"], pool="toy.pool")[0]
+    assert (pool["granted_yuan"], pool["remaining_yuan"], pool["exhausted_on"]) == (5_000_000, 0, close)
+
+
+def test_pro_rata_rounds_down_to_the_yuan(tmp_path):
+    policy = toy.policy({"voucher": toy.program("50")}, budget="100", rationing="pro_rata")
+    scen = toy.scenario([toy.segment("s", 3, {}, {"voucher": 1})], end="2025-12-31")
+    t = toy.run(tmp_path, policy, scen)
+    # 3 × 50 yuan asked of 100: each gets floor(50 × 100 / 150) = 33, 1 yuan stays in the pool
+    assert sorted(a["granted_yuan"] for a in t["awards"].to_dicts()) == [33, 33, 33]
+    pool = rows(t["pool_years"], pool="toy.pool")[0]
+    assert pool["remaining_yuan"] == 1 and pool["exhausted_on"] is not None
+
+
+def test_pool_shared_by_two_programs(tmp_path):
+    policy = toy.policy({"sales": toy.program("300万"), "purchases": toy.program("300万")}, budget="500万")
+    scen = toy.scenario([toy.segment("a", 1, {}, {"sales": 1, "purchases": 1})],
+                        programs={"sales": MARCH, "purchases": MARCH}, end="2025-12-31")
+    t = toy.run(tmp_path, policy, scen)
+    progs = {r["program"]: (r["granted_yuan"], r["full"], r["partial"]) for r in t["program_years"].to_dicts()}
+    # same firm, same day: program order decides; 'sales' is listed first
+    assert progs == {"sales": (3_000_000, 1, 0), "purchases": (2_000_000, 0, 1)}
+    assert rows(t["pool_years"], pool="toy.pool")[0]["granted_yuan"] == 5_000_000
+
+
+def test_annual_reset_and_life_budget(tmp_path):
+    segs = [toy.segment("a", 1, {}, {"voucher": 1})]
+    yearly = toy.run(tmp_path / "y", toy.policy({"voucher": toy.program("400万")}, budget="500万"), toy.scenario(segs))
+    # the pool is reset each 1 January: 400万 paid in full both years
+    assert rows(yearly["pool_years"], pool="toy.pool")[1]["granted_yuan"] == 4_000_000
+    assert [r["full"] for r in yearly["program_years"].to_dicts()] == [1, 1]
+    life = toy.run(tmp_path / "l", toy.policy({"voucher": toy.program("400万")}, budget="500万", period="life"), toy.scenario(segs))
+    pools = rows(life["pool_years"], pool="toy.pool")
+    # one budget for the policy's life: 400万 in 2025, the last 100万 in 2026
+    assert [(p["budget_yuan"], p["granted_yuan"], p["remaining_yuan"]) for p in pools] == [
+        (5_000_000, 4_000_000, 1_000_000), (1_000_000, 1_000_000, 0)]
+
+
+def test_application_outside_the_validity_window(tmp_path):
+    policy = toy.policy({"voucher": toy.program("100万")}, start="2025-07-01")
+    scen = toy.scenario([toy.segment("a", 1, {}, {"voucher": 1})], programs={"voucher": {"call": {"start": "03-01", "end": "03-31"}}})
+    t = toy.run(tmp_path, policy, scen)
+    awards = t["awards"].sort("date").to_dicts()
+    # 2025's call (March) falls before the policy starts (1 July): refused; 2026's is paid
+    assert [(a["date"].year, a["outcome"], a["granted_yuan"]) for a in awards] == [
+        (2025, "out_of_window", 0), (2026, "full", 1_000_000)]
+    assert [r["applications"] for r in t["program_years"].to_dicts()] == [0, 1]
+
+
+def test_stacking_group_pays_only_the_highest(tmp_path):
+    policy = toy.policy({"small": toy.program("100万"), "large": toy.program("300万")}, budget=None,
+                        stacking=[{"rule": "highest_only", "clause": "x", "quote": "x", "programs": ["small", "large"]}])
+    scen = toy.scenario([toy.segment("a", 1, {}, {"small": 1, "large": 1})], end="2025-12-31")
+    t = toy.run(tmp_path, policy, scen)
+    got = {a["program"]: (a["outcome"], a["granted_yuan"]) for a in t["awards"].to_dicts()}
+    assert got == {"small": ("stacked", 0), "large": ("full", 3_000_000)}
+    assert {r["program"]: r["applications"] for r in t["program_years"].to_dicts()} == {"small": 0, "large": 1}
+
+
+def test_tier_top_up(tmp_path):
+    tiers = {"kind": "tiers", "on": "revenue", "tiers": [{"min": "1亿", "amount": "50万"}, {"min": "5亿", "amount": "100万"}]}
+    prog = toy.program("1万", once=True)
+    prog["benefit"] = tiers
+    policy = toy.policy({"award": prog}, budget=None,
+                        stacking=[{"rule": "top_up", "clause": "x", "quote": "x", "programs": ["award"]}])
+    revenue = {"dist": "constant", "value": "2亿", "growth": 1.5, "why": "test"}  # 2亿 in 2025, 5亿 in 2026, 12.5亿 in 2027
+    scen = toy.scenario([toy.segment("a", 1, {"revenue": revenue}, {"award": 1})], end="2027-12-31")
+    t = toy.run(tmp_path, policy, scen)
+    awards = t["awards"].sort("date").to_dicts()
+    # 2025: tier 1 pays 50万; 2026: tier 2 reached, the difference 50万 is topped up; 2027: nothing more
+    assert [(a["date"].year, a["entitled_yuan"], a["granted_yuan"]) for a in awards] == [
+        (2025, 500_000, 500_000), (2026, 500_000, 500_000)]
+
+
+def test_one_time_award_is_paid_once(tmp_path):
+    policy = toy.policy({"award": toy.program("100万", once=True)}, budget=None)
+    scen = toy.scenario([toy.segment("a", 1, {}, {"award": 1})])
+    t = toy.run(tmp_path, policy, scen)
+    assert [r["granted_yuan"] for r in t["program_years"].to_dicts()] == [1_000_000, 0]
+
+
+def test_shared_firm_cap(tmp_path):
+    policy = toy.policy({"a": toy.program("60万"), "b": toy.program("60万")}, budget=None,
+                        firm_caps=[{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "100万"}])
+    scen = toy.scenario([toy.segment("s", 1, {}, {"a": 1, "b": 1})], programs={"a": MARCH, "b": MARCH}, end="2025-12-31")
+    t = toy.run(tmp_path, policy, scen)
+    got = {a["program"]: (a["granted_yuan"], a["outcome"]) for a in t["awards"].to_dicts()}
+    # 60万 from a, then only 40万 of the 100万 a year is left for b
+    assert got == {"a": (600_000, "full"), "b": (400_000, "partial")}
