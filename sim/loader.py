@@ -93,6 +93,9 @@ def problems_from(exc: ValidationError, file: str, lines: Lines, prefix: tuple =
         for lead in ("Value error, ", "Assertion failed, "):
             if msg.startswith(lead):
                 msg = msg[len(lead):]
+        if msg.startswith("@"):  # a validator named a deeper field: "@a.b: message"
+            sub, _, msg = msg[1:].partition(": ")
+            loc = loc + tuple(sub.split("."))
         if err["type"] == "extra_forbidden":
             msg = f"unknown field {loc[-1]!r}; check its spelling against the documented fields"
         elif err["type"] == "missing":

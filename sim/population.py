@@ -156,8 +156,8 @@ def _applications(model: Model, segment: Segment, spec: ProgramSpec, firms: dict
     takes = stream(seed, run, f"takeup/{name}").random(n) < p
     timing = stream(seed, run, f"timing/{name}").random((n, len(model.years)))
     scores = stream(seed, run, f"score/{name}").random((n, len(model.years)))
-    shares = _award_shares(spec, n * len(model.years), stream(seed, run, f"award/{name}")).reshape(n, -1)
-    amounts = _assumed_amounts(spec, n * len(model.years), stream(seed, run, f"amount/{name}")).reshape(n, -1)
+    shares = _award_shares(spec, n * len(model.years), stream(seed, run, f"award/{name}")).reshape(n, len(model.years))
+    amounts = _assumed_amounts(spec, n * len(model.years), stream(seed, run, f"amount/{name}")).reshape(n, len(model.years))
     program, policy = spec.program, model.scenario.policies[spec.policy]
     previous = program.benefit.base_period == "previous_year"
     call = spec.behaviour.call

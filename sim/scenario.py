@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.attributes import VOCABULARY
-from sim.errors import PolicyError, Problem, ScenarioError
+from sim.errors import InputError, PolicyError, Problem, ScenarioError
 from sim.loader import Lines, line_of, problems_from, read_yaml
 from sim.money import MoneyError, parse_money
 from sim.policy import Policy, coerce_value, implicit_pools, resolve_policy, set_path, validate_policy
@@ -113,7 +113,10 @@ class Dist(Strict):
         out = {}
         for key in ("value", "low", "high", "mean", "median", "min", "max"):
             if getattr(self, key) is not None:
-                out[key] = coerce_value(attr, getattr(self, key))
+                try:
+                    out[key] = coerce_value(attr, getattr(self, key))
+                except ValueError as exc:
+                    raise ValueError(f"@{key}: {exc}") from None
         if self.sd is not None:
             out["sd"] = coerce_value(attr, self.sd) if kind != "share" else float(self.sd)
         if self.dist == "choice":
@@ -158,8 +161,12 @@ class Segment(Strict):
         out = {}
         for name, dist in value.items():
             if name not in VOCABULARY:
-                raise ValueError(f"unknown firm attribute {name!r}; see sim/attributes.py for the vocabulary")
-            out[name] = dist.typed(name)
+                raise ValueError(f"@{name}: unknown firm attribute {name!r}; see sim/attributes.py for the vocabulary")
+            try:
+                out[name] = dist.typed(name)
+            except ValueError as exc:
+                text = str(exc)
+                raise ValueError(f"@{name}.{text[1:]}" if text.startswith("@") else f"@{name}: {text}") from None
         return out
 
     @field_validator("arrivals_per_year")
@@ -397,9 +404,22 @@ def _load_policies(spec: ScenarioFile, file: str, lines: Lines, folder: Path) ->
         except PolicyError as exc:
             if any(p.file == name for p in exc.problems):
                 raise ScenarioError.one(file, f"policies.{i}", exc.problems[0].message, line_of(lines, ("policies", i))) from None
-            raise
+            raise _blame_overrides(exc, Path(name).stem, by_policy.get(Path(name).stem, {}), file, lines) from None
         out[policy.id] = policy
     return out, datas
+
+
+def _blame_overrides(exc: PolicyError, policy_id: str, overrides: dict[str, Any], file: str, lines: Lines) -> InputError:
+    """A policy problem caused by a scenario's override is reported at the override's line."""
+    problems = []
+    for p in exc.problems:
+        key = next((k for k in overrides if p.field == k or p.field.startswith(k + ".") or k.startswith(p.field + ".")), None)
+        if key is None:
+            problems.append(p)
+        else:
+            loc = ("overrides", f"{policy_id}.{key.removesuffix('_basis')}")
+            problems.append(Problem(file, f"overrides.{policy_id}.{key}", f"{p.message} (in policy {policy_id})", line_of(lines, loc)))
+    return ScenarioError(problems) if len(problems) != len([p for p in problems if p in exc.problems]) else exc
 
 
 def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], file: str, lines: Lines) -> list[Problem]:

@@ -1,0 +1,113 @@
+"""End-to-end: `sim run` on the shipped Binjiang scenario, its outputs, and its refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from sim.storage import SCHEMAS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_run_binjiang_writes_the_documented_tables(cli, tmp_path):
+    out = tmp_path / "bj"
+    result = cli("run", "scenarios/binjiang.yaml", "--runs", "20", "--workers", "2", "--out", out, "--events")
+    assert result.code == 0, result.err
+    assert "compute_vouchers" in result.out and "P(dry)" in result.out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["runs"] == 20 and manifest["seed"] == 20261121
+    assert manifest["scenario"]["file_sha256"] and manifest["engine"] == "simpy"
+    for table in ("program_years", "pool_years", "funder_years", "awards"):
+        parts = sorted((out / table).glob("part-*.parquet"))
+        assert parts, table
+        assert pq.read_schema(parts[0]).remove_metadata() == SCHEMAS[table], table
+    pools = pl.read_parquet(out / "pool_years" / "*.parquet")
+    assert pools["run"].n_unique() == 20
+    assert pools.schema["exhausted_on"] == pl.Date
+    vouchers = pools.filter(pl.col("pool") == "binjiang.compute_vouchers")
+    assert (vouchers["budget_yuan"] == 100_000_000).all()
+    assert (vouchers["granted_yuan"] <= vouchers["budget_yuan"]).all()
+    programs = pl.read_parquet(out / "program_years" / "*.parquet")
+    assert programs.schema["granted_yuan"] == pl.Int64
+    assert set(programs["year"].unique()) == {2025, 2026, 2027}
+
+
+def test_same_seed_same_tables_with_different_workers(cli, tmp_path):
+    for workers, batch in (("1", "7"), ("2", "3")):
+        assert cli("run", "scenarios/binjiang.yaml", "--runs", "12", "--workers", workers, "--batch-size", batch,
+                   "--out", tmp_path / workers).code == 0
+    for table in ("program_years", "pool_years", "funder_years"):
+        a = pl.read_parquet(tmp_path / "1" / table / "*.parquet").sort(pl.all())
+        b = pl.read_parquet(tmp_path / "2" / table / "*.parquet").sort(pl.all())
+        assert a.equals(b), table
+
+
+def test_second_run_refuses_then_resumes_to_identical_tables(cli, tmp_path):
+    out = tmp_path / "r"
+    args = ("run", "scenarios/binjiang.yaml", "--runs", "6", "--batch-size", "2", "--workers", "1", "--out", out)
+    assert cli(*args).code == 0
+    reference = pl.read_parquet(out / "pool_years" / "*.parquet").sort(pl.all())
+    again = cli(*args)
+    assert again.code == 2 and "--resume" in again.err and "--force" in again.err
+    # simulate an interruption after the first batch: the manifest lists one batch, a stray part remains
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["batches_complete"], manifest["complete"] = [0], False
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "pool_years" / "part-000002.parquet").write_bytes(b"half-written")
+    assert cli(*args, "--resume").code == 0
+    assert pl.read_parquet(out / "pool_years" / "*.parquet").sort(pl.all()).equals(reference)
+    assert cli(*args, "--force").code == 0
+
+
+def test_resume_refuses_a_different_run(cli, tmp_path):
+    out = tmp_path / "d"
+    assert cli("run", "scenarios/binjiang.yaml", "--runs", "4", "--workers", "1", "--out", out).code == 0
+    result = cli("run", "scenarios/binjiang.yaml", "--runs", "4", "--seed", "5", "--workers", "1", "--out", out, "--resume")
+    assert result.code == 2 and "differs in" in result.err and "seed" in result.err
+
+
+BAD_SCENARIOS = {
+    # name: (text replacement in binjiang.yaml, words expected in the message)
+    "missing_why": ("why: \"A large voucher on an existing cost: most eligible firms apply.\"", "why: \"\""),
+    "unknown_attribute": ("      filed_model: {dist: bernoulli", "      filed_modle: {dist: bernoulli"),
+    "bad_money": ("median: 120万", "median: 120万万"),
+    "unknown_program": ("binjiang.corpus_voucher: {p: 0.35", "binjiang.corpus_vouchr: {p: 0.35"),
+    "take_up_above_one": ("{p: 0.7, why", "{p: 1.7, why"),
+    "bad_override_path": ("binjiang.effective.start:", "binjiang.effective.begin:"),
+}
+EXPECTED = {
+    "missing_why": "assumption needs its reasoning",
+    "unknown_attribute": "unknown firm attribute 'filed_modle'",
+    "bad_money": "segments.0.attributes.compute_rental.median: '120万万' in compute_rental is not an amount",
+    "unknown_program": "unknown program",
+    "take_up_above_one": "less than or equal to 1",
+    "bad_override_path": "unknown field 'begin'",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SCENARIOS))
+def test_bad_scenario_gets_one_message_and_writes_nothing(cli, tmp_path, name):
+    old, new = BAD_SCENARIOS[name]
+    text = (ROOT / "scenarios" / "binjiang.yaml").read_text(encoding="utf-8")
+    assert old in text
+    bad = tmp_path / "scenarios" / "bad.yaml"
+    bad.parent.mkdir()
+    bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+    (tmp_path / "policies").symlink_to(ROOT / "policies")
+    out = tmp_path / "out"
+    result = cli("run", bad, "--runs", "2", "--out", out)
+    assert result.code == 2, result.err
+    assert EXPECTED[name] in result.err
+    assert "bad.yaml:" in result.err
+    assert "Traceback" not in result.err
+    assert not out.exists()
+
+
+def test_run_help_has_an_example(cli):
+    result = cli("run", "--help")
+    assert result.code == 0 and "Example" in result.out
