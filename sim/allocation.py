@@ -74,6 +74,7 @@ class Ledger:
         if balance is None:
             granted = asked
         elif balance == 0:
+            self._dry(pool, year, day)  # a pool empty from the start (a zero budget) is dry too
             return 0, lost or POOL_EMPTY
         elif asked <= balance:
             granted = asked

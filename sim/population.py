@@ -180,11 +180,11 @@ def _applications(model: Model, segment: Segment, spec: ProgramSpec, firms: dict
             entitled = amounts[who, yi] if spec.behaviour.amount is not None else np.zeros(m, dtype=np.int64)
             if program.cap is not None:
                 entitled = np.minimum(entitled, program.cap.amount)
-            keep = ok
+            keep = ok if spec.behaviour.amount is None else ok & (entitled > 0)
         else:
             if program.benefit.upto and spec.behaviour.award_share is not None:
                 entitled = np.floor(entitled * shares[who, yi]).astype(np.int64)
-            keep = ok & (full > 0)
+            keep = ok & (entitled > 0)  # nothing to ask: the firm does not apply
         who, entitled = who[keep], entitled[keep]
         if len(who) == 0:
             continue

@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from sim import __version__
+from sim import fast
 from sim.engine import run as run_simpy
 from sim.errors import OutputError
 from sim.model import Model, build
@@ -37,8 +38,20 @@ from sim.scenario import Scenario, file_digest
 from sim.storage import (MANIFEST, SCHEMA_VERSION, clear, drop_stale_parts, read_manifest, scan,
                          to_arrow, write_json, write_part)
 
-Engine = Literal["simpy"]
-ENGINES: dict[str, Callable] = {"simpy": run_simpy}
+Engine = Literal["auto", "simpy", "fast"]
+ENGINES: dict[str, Callable] = {"simpy": run_simpy, "fast": fast.run}
+
+
+def choose_engine(model: Model, engine: Engine) -> tuple[str, str]:
+    """The engine to run and why: the fast one whenever it supports the scenario's features."""
+    if engine not in ("auto", "simpy", "fast"):
+        raise OutputError(f"--engine must be auto, simpy or fast; got {engine!r}")
+    reason = fast.supports(model)
+    if engine == "fast" and reason:
+        raise OutputError(f"--engine fast cannot run this scenario: {reason}")
+    if engine == "auto":
+        return ("simpy", reason) if reason else ("fast", "the scenario uses only features the fast engine supports")
+    return engine, "chosen with --engine"
 
 
 @dataclass(frozen=True)
@@ -128,13 +141,15 @@ def simulate(
     resume: bool = False,
     force: bool = False,
     batch_size: int | None = None,
-    engine: Engine = "simpy",
+    engine: Engine = "auto",
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Run the scenario's Monte Carlo to Parquet and return the result.
 
     ``runs``, ``seed`` and ``batch_size`` default to the scenario's ``monte_carlo``;
-    ``workers`` to all cores; ``out`` to ``outputs/<scenario name>``.  A folder holding an
+    ``workers`` to all cores; ``out`` to ``outputs/<scenario name>``.  ``engine`` "auto" runs
+    the fast engine when it supports the scenario, else the SimPy reference; both give the
+    same tables.  A folder holding an
     earlier run is refused unless ``resume`` (finish the missing batches of the same run)
     or ``force`` (start again).  ``progress(done_runs, total_runs)`` is called as batches
     finish.
@@ -152,8 +167,10 @@ def simulate(
     out = Path(out) if out is not None else Path("outputs") / scenario.name
     workers = workers or os.cpu_count() or 1
     model = model_for(scenario)
+    engine, why = choose_engine(model, engine)
     batches = [(i, first, min(first + mc.batch_size, mc.runs)) for i, first in enumerate(range(0, mc.runs, mc.batch_size))]
     manifest = _prepare(out, scenario, model, len(batches), events, engine, workers, resume, force)
+    manifest["engine_reason"] = why
     done = set(manifest["batches_complete"])
     todo = [Batch(scenario, i, a, b, str(out), events, engine) for i, a, b in batches if i not in done]
     began = time.perf_counter()

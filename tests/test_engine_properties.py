@@ -26,7 +26,7 @@ RATIONING = st.sampled_from(["first_come", "competitive", "pro_rata"])
 
 
 @st.composite
-def scenarios(draw):
+def scenarios(draw, firm_caps_allowed: bool = True, runs: int = 3):
     n_programs = draw(st.integers(1, 3))
     programs = {}
     for i in range(n_programs):
@@ -41,7 +41,7 @@ def scenarios(draw):
             prog["once"] = True
         programs[f"p{i}"] = prog
     firm_caps = []
-    if n_programs > 1 and draw(st.booleans()):
+    if firm_caps_allowed and n_programs > 1 and draw(st.booleans()):
         firm_caps = [{"clause": "x", "quote": "x", "programs": list(programs)[:2], "amount": f"{draw(st.integers(1, 400))}万"}]
     policy = toy.policy(programs, budget=f"{draw(st.integers(1, 3000))}万", rationing=draw(RATIONING),
                         period=draw(st.sampled_from(["year", "life"])), firm_caps=firm_caps)
@@ -52,7 +52,14 @@ def scenarios(draw):
                                 {k: draw(st.sampled_from([0.3, 0.7, 1.0])) for k in programs},
                                 arrivals_per_year=draw(st.sampled_from([0, 3, 8]))))
     behaviour = {k: {"score": draw(st.sampled_from(["entitled", "random", "revenue"]))} for k in programs}
-    return policy, toy.scenario(segs, programs=behaviour, runs=3, seed=draw(st.integers(0, 10**6)))
+    top = [{"rule": "top_up", "clause": "x", "quote": "x", "programs": [k]} for k, p in programs.items() if p.get("once") and draw(st.booleans())]
+    if top:
+        policy["stacking"] = top
+    if n_programs > 1 and draw(st.booleans()):
+        policy.setdefault("stacking", []).append({"rule": "highest_only", "clause": "x", "quote": "x", "programs": list(programs)[:2]})
+    if draw(st.booleans()):
+        programs[next(iter(programs))]["max_years"] = 1
+    return policy, toy.scenario(segs, programs=behaviour, runs=runs, seed=draw(st.integers(0, 10**6)))
 
 
 def check_books(frames: dict[str, pl.DataFrame]) -> None:
@@ -172,3 +179,32 @@ def test_first_come_pool_matches_probability_theory(tmp_path):
     assert abs(np.mean(dry) - p_dry) < 4 * se_p, (np.mean(dry), p_dry)
     se_g = np.std(grants) / math.sqrt(n)
     assert abs(np.mean(grants) - expected) < 4 * se_g, (np.mean(grants), expected)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=scenarios(firm_caps_allowed=False, runs=4))
+def test_fast_engine_equals_simpy_engine(tmp_path_factory, case):
+    """Both engines give identical tables, run by run, to the yuan."""
+    from sim import fast
+    from sim.records import collect
+
+    policy, scen = case
+    model = build(load_scenario(toy.write(tmp_path_factory.mktemp("eq"), policy, scen)))
+    assert fast.supports(model) is None
+    for r in range(model.scenario.monte_carlo.runs):
+        apps = sample(model, r)
+        a = collect(model, r, apps, run_engine(model, apps), events=True)
+        b = collect(model, r, apps, fast.run(model, apps), events=True)
+        for table in a:
+            for column in a[table]:
+                assert np.array_equal(a[table][column], b[table][column]), (r, table, column)
+
+
+def test_fast_engine_declines_what_it_does_not_support(tmp_path):
+    from sim import fast
+
+    policy = toy.policy({"a": toy.program("60万"), "b": toy.program("60万")}, budget=None,
+                        firm_caps=[{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "100万"}])
+    scen = toy.scenario([toy.segment("s", 1, {}, {"a": 1, "b": 1})])
+    model = build(load_scenario(toy.write(tmp_path, policy, scen)))
+    assert "firm caps" in fast.supports(model)

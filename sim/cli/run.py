@@ -27,6 +27,7 @@ def run(
     resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run in the same folder.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in the same folder.")] = False,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs per batch written (default: the scenario's).")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="auto (fast when it supports the scenario), simpy or fast.")] = "auto",
 ) -> None:
     """Run a scenario's Monte Carlo and write Parquet tables under outputs/.
 
@@ -42,7 +43,7 @@ def run(
             bar.update(task, completed=done, total=total)
 
         result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=events,
-                          resume=resume, force=force, batch_size=batch_size, progress=progress)
+                          resume=resume, force=force, batch_size=batch_size, engine=engine, progress=progress)
     print_summary(result, Console(highlight=False))
 
 
