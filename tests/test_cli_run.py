@@ -21,7 +21,7 @@ def test_run_binjiang_writes_the_documented_tables(cli, tmp_path):
     assert "compute_vouchers" in result.out and "P(dry)" in result.out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] and manifest["runs"] == 20 and manifest["seed"] == 20261121
-    assert manifest["scenario"]["file_sha256"] and manifest["engine"] == "simpy"
+    assert manifest["scenario"]["file_sha256"] and manifest["engine"] == "fast"
     for table in ("program_years", "pool_years", "funder_years", "awards"):
         parts = sorted((out / table).glob("part-*.parquet"))
         assert parts, table
