@@ -19,7 +19,6 @@ import datetime as dt
 import os
 import platform
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
@@ -28,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from sim import __version__
-from sim import fast
+from sim import executors, fast
 from sim.engine import run as run_simpy
 from sim.errors import OutputError
 from sim.model import Model, build
@@ -142,12 +141,16 @@ def simulate(
     force: bool = False,
     batch_size: int | None = None,
     engine: Engine = "auto",
+    executor: executors.Executor = "local",
+    address: str | None = None,
+    scheduler_file: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Run the scenario's Monte Carlo to Parquet and return the result.
 
     ``runs``, ``seed`` and ``batch_size`` default to the scenario's ``monte_carlo``;
-    ``workers`` to all cores; ``out`` to ``outputs/<scenario name>``.  ``engine`` "auto" runs
+    ``workers`` to all cores (the size of a local Dask cluster with ``executor="dask"``;
+    ``address`` or ``scheduler_file`` uses an existing cluster instead); ``out`` to ``outputs/<scenario name>``.  ``engine`` "auto" runs
     the fast engine when it supports the scenario, else the SimPy reference; both give the
     same tables.  A folder holding an
     earlier run is refused unless ``resume`` (finish the missing batches of the same run)
@@ -169,7 +172,11 @@ def simulate(
     model = model_for(scenario)
     engine, why = choose_engine(model, engine)
     batches = [(i, first, min(first + mc.batch_size, mc.runs)) for i, first in enumerate(range(0, mc.runs, mc.batch_size))]
+    if (address or scheduler_file) and executor != "dask":
+        raise OutputError("--address and --scheduler-file go with --executor dask")
     manifest = _prepare(out, scenario, model, len(batches), events, engine, workers, resume, force)
+    manifest["executor"] = "dask" if executor == "dask" else manifest["executor"]
+    manifest["dask_scheduler"] = address or scheduler_file or ("local cluster" if executor == "dask" else None)
     manifest["engine_reason"] = why
     done = set(manifest["batches_complete"])
     todo = [Batch(scenario, i, a, b, str(out), events, engine) for i, a, b in batches if i not in done]
@@ -178,7 +185,7 @@ def simulate(
     result = RunResult(out=out, manifest=manifest, engine=engine)
     if progress:
         progress(finished, mc.runs)
-    for batch_done in _execute(todo, workers):
+    for batch_done in _execute(todo, workers, executor, address, scheduler_file):
         manifest["batches_complete"] = sorted(set(manifest["batches_complete"]) | {batch_done.index})
         write_json(out / MANIFEST, manifest)
         finished += batch_done.runs
@@ -194,21 +201,15 @@ def simulate(
     return result
 
 
-def _execute(batches: list[Batch], workers: int):
-    """Yield each batch as it finishes: in this process for one worker, else in a process pool."""
+def _execute(batches: list[Batch], workers: int, executor: str, address: str | None, scheduler_file: str | None):
+    """Yield each batch as it finishes, from the chosen executor."""
+    if executor == "dask":
+        return executors.dask(batches, run_batch, workers, address, scheduler_file)
+    if executor != "local":
+        raise OutputError(f"--executor must be local or dask; got {executor!r}")
     if workers <= 1 or len(batches) <= 1:
-        for batch in batches:
-            yield run_batch(batch)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: set[Future] = set()
-        queue = list(batches)
-        while queue or pending:
-            while queue and len(pending) < workers * 2:
-                pending.add(pool.submit(run_batch, queue.pop(0)))
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
+        return executors.serial(batches, run_batch)
+    return executors.processes(batches, run_batch, workers)
 
 
 def _prepare(out: Path, scenario: Scenario, model: Model, batches: int, events: bool, engine: str,

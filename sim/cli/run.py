@@ -28,10 +28,16 @@ def run(
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in the same folder.")] = False,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs per batch written (default: the scenario's).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="auto (fast when it supports the scenario), simpy or fast.")] = "auto",
+    executor: Annotated[str, typer.Option("--executor", help="local (processes on this machine) or dask.")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")] = None,
+    scheduler_file: Annotated[Optional[Path], typer.Option("--scheduler-file", help="Dask scheduler file (with --executor dask).")] = None,
 ) -> None:
     """Run a scenario's Monte Carlo and write Parquet tables under outputs/.
 
     Example: sim run scenarios/binjiang.yaml --runs 2000 --workers 2
+
+    On a Dask cluster whose workers share this file system:
+    sim run scenarios/binjiang.yaml --runs 100000 --executor dask --address tcp://HOST:8786
     """
     spec = load_scenario(scenario)
     console = Console(stderr=True)
@@ -43,7 +49,9 @@ def run(
             bar.update(task, completed=done, total=total)
 
         result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=events,
-                          resume=resume, force=force, batch_size=batch_size, engine=engine, progress=progress)
+                          resume=resume, force=force, batch_size=batch_size, engine=engine,
+                          executor=executor, address=address,
+                          scheduler_file=str(scheduler_file) if scheduler_file else None, progress=progress)
     print_summary(result, Console(highlight=False))
 
 
