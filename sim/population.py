@@ -134,6 +134,22 @@ def _typed(values: np.ndarray, kind: str, dist: Dist) -> np.ndarray:
     return values
 
 
+def _needed(spec: ProgramSpec, policy, segment: Segment) -> list[str]:
+    """The attributes one program reads: its conditions and rule, uplifts, funding, score."""
+    names = set(spec.program.attributes()) | {u.when.attr for u in policy.uplifts}
+    names |= {spec.funding_by} if spec.funding_by else set()
+    names |= {spec.behaviour.score} if spec.behaviour.score in segment.attributes else set()
+    return sorted(names & set(segment.attributes))
+
+
+def _year_values(firms: dict[str, np.ndarray], segment: Segment, attr: str, year: int, first_year: int) -> np.ndarray:
+    """The attribute in ``year``, computed once per run and year (programs share it)."""
+    key = f"year:{attr}:{year}"
+    if key not in firms:
+        firms[key] = _grown(firms, segment, attr, year, first_year)
+    return firms[key]
+
+
 def _grown(firms: dict[str, np.ndarray], segment: Segment, attr: str, year: int, first_year: int) -> np.ndarray:
     """The attribute in ``year``: its base value grown once a year since the firm's first year."""
     base = firms[f"attr:{attr}"]
@@ -159,6 +175,7 @@ def _applications(model: Model, segment: Segment, spec: ProgramSpec, firms: dict
     shares = _award_shares(spec, n * len(model.years), stream(seed, run, f"award/{name}")).reshape(n, len(model.years))
     amounts = _assumed_amounts(spec, n * len(model.years), stream(seed, run, f"amount/{name}")).reshape(n, len(model.years))
     program, policy = spec.program, model.scenario.policies[spec.policy]
+    needs = _needed(spec, policy, segment)
     previous = program.benefit.base_period == "previous_year"
     call = spec.behaviour.call
     out: list[dict[str, np.ndarray]] = []
@@ -171,7 +188,7 @@ def _applications(model: Model, segment: Segment, spec: ProgramSpec, firms: dict
         if len(who) == 0:
             continue
         attr_year = year - 1 if previous else year
-        attrs = {a: _grown(firms, segment, a, attr_year, model.years[0])[who] for a in segment.attributes}
+        attrs = {a: _year_values(firms, segment, a, attr_year, model.years[0])[who] for a in needs}
         m = len(who)
         ok = eligible(program, attrs, m)
         full = entitlement(policy, program, attrs, m)
