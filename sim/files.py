@@ -13,10 +13,10 @@ from sim.policy import load_policy
 def load_any(path: Path) -> tuple[str, Any]:
     """Load ``path`` as the kind its fields say: a policy has programs, a scenario segments."""
     data, _ = read_yaml(Path(path), InputError)
-    if "programs" in data:
-        return "policy", load_policy(path)
-    if "segments" in data or "population" in data:
+    if "segments" in data:  # checked first: a scenario may also have a 'programs' section
         from sim.scenario import load_scenario
 
         return "scenario", load_scenario(path)
+    if "programs" in data:
+        return "policy", load_policy(path)
     raise InputError.one(path, "", "is neither a policy (it has no 'programs') nor a scenario (it has no 'segments')", 1)

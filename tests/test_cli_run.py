@@ -111,3 +111,10 @@ def test_bad_scenario_gets_one_message_and_writes_nothing(cli, tmp_path, name):
 def test_run_help_has_an_example(cli):
     result = cli("run", "--help")
     assert result.code == 0 and "Example" in result.out
+
+
+def test_validate_accepts_scenarios_with_program_sections(cli):
+    """Regression: a scenario's `programs:` section must not make it look like a policy."""
+    result = cli("validate", "scenarios/binjiang.yaml", "scenarios/yinchuan.yaml")
+    assert result.code == 0, result.err
+    assert result.out.count("(scenario ") == 2
