@@ -40,18 +40,21 @@ def run(
     sim run scenarios/binjiang.yaml --runs 100000 --executor dask --address tcp://HOST:8786
     """
     spec = load_scenario(scenario)
-    console = Console(stderr=True)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
-        task = bar.add_task(f"sim run {spec.name}", total=None)
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+    task = bar.add_task(f"sim run {spec.name}", total=None)
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def progress(done: int, total: int) -> None:
+        bar.start()  # only once the output folder is accepted: a refusal shows no bar
+        bar.update(task, completed=done, total=total)
 
+    try:
         result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=events,
                           resume=resume, force=force, batch_size=batch_size, engine=engine,
                           executor=executor, address=address,
                           scheduler_file=str(scheduler_file) if scheduler_file else None, progress=progress)
+    finally:
+        bar.stop()
     print_summary(result, Console(highlight=False))
 
 
