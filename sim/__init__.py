@@ -16,5 +16,7 @@ from sim.quote import parse_firm, quote  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 from sim.runner import RunResult, simulate  # noqa: E402
 from sim.storage import scan  # noqa: E402
+from sim.report import Report, build_report  # noqa: E402
+from sim.render import write_report  # noqa: E402
 
-__all__ = ["load_policy", "load_scenario", "parse_firm", "quote", "simulate", "RunResult", "scan", "__version__"]
+__all__ = ["load_policy", "load_scenario", "parse_firm", "quote", "simulate", "RunResult", "scan", "Report", "build_report", "write_report", "__version__"]

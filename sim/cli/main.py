@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from sim.cli import policies, quote, run, validate
+from sim.cli import policies, quote, report, run, size, sweep, validate
 from sim.errors import SimError
 
 app = typer.Typer(
@@ -26,6 +26,9 @@ app.command("run")(run.run)
 app.command("validate")(validate.validate)
 app.command("policies")(policies.policies)
 app.command("quote")(quote.quote)
+app.command("report")(report.report)
+app.command("size")(size.size)
+app.command("sweep")(sweep.sweep)
 
 
 def main(argv: list[str] | None = None) -> int:

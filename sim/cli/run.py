@@ -31,6 +31,7 @@ def run(
     executor: Annotated[str, typer.Option("--executor", help="local (processes on this machine) or dask.")] = "local",
     address: Annotated[Optional[str], typer.Option("--address", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")] = None,
     scheduler_file: Annotated[Optional[Path], typer.Option("--scheduler-file", help="Dask scheduler file (with --executor dask).")] = None,
+    report: Annotated[bool, typer.Option("--report", help="Also write report.html, report.xlsx and summary.parquet (as `sim report`, risk 5%); turns on --events, which the chart of grants through the year needs.")] = False,
 ) -> None:
     """Run a scenario's Monte Carlo and write Parquet tables under outputs/.
 
@@ -49,13 +50,17 @@ def run(
         bar.update(task, completed=done, total=total)
 
     try:
-        result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=events,
+        result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=events or report,
                           resume=resume, force=force, batch_size=batch_size, engine=engine,
                           executor=executor, address=address,
                           scheduler_file=str(scheduler_file) if scheduler_file else None, progress=progress)
     finally:
         bar.stop()
     print_summary(result, Console(highlight=False))
+    if report:
+        from sim.cli.report import make_report
+
+        make_report(result.out, risk=0.05, console=Console(highlight=False), tables=False)
 
 
 def pool_summary(out: Path) -> pl.DataFrame:

@@ -1,0 +1,34 @@
+"""A progress bar for long commands, on stderr so that the tables on stdout stay clean."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+@contextmanager
+def stages(title: str) -> Iterator[Callable[[str, int, int], None]]:
+    """Yield ``update(stage, done, total)``: one bar per stage (e.g. base run, confirmation, variant).
+
+    The bars appear at the first update, so a command refused before any run (a bad value,
+    an occupied folder) prints its one error message and nothing else.
+    """
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(f"{title} {stage}", total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if tasks:
+            bar.stop()

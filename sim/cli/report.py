@@ -1,0 +1,40 @@
+"""`sim report DIR`: budget figures of a run, in the terminal and as report.html, report.xlsx, summary.parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sim.render import write_report
+from sim.report import build_report
+from sim.terminal import print_report
+
+RISK_HELP = "Target chance of a pool running dry in a year, for the budget needed (0 < risk < 1)."
+
+
+def report(
+    directory: Annotated[Path, typer.Argument(help="Output folder of `sim run`, e.g. outputs/binjiang.")],
+    risk: Annotated[float, typer.Option("--risk", help=RISK_HELP)] = 0.05,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Write the files; print only where they are.")] = False,
+) -> None:
+    """Report a run: spend, unmet demand, chance and date of pools running dry, budget needed at a risk.
+
+    Writes report.html (charts and tables, one file that opens offline), report.xlsx and
+    summary.parquet into DIR.
+
+    Example: sim report outputs/binjiang --risk 0.05
+    """
+    make_report(directory, risk=risk, console=Console(highlight=False), tables=not quiet)
+
+
+def make_report(directory: Path, *, risk: float, console: Console, tables: bool = True) -> list[Path]:
+    """Compute the report of a run folder, write its files, print it; shared with `sim run --report`."""
+    result = build_report(directory, risk=risk)
+    paths = write_report(result)
+    if tables:
+        print_report(result, console)
+    console.print(f"report: {', '.join(str(p) for p in paths)}", markup=False)
+    return paths

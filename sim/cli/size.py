@@ -1,0 +1,75 @@
+"""`sim size SCENARIO --risk 0.05`: the budget per pool and year at a target risk of running dry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import polars as pl
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from sim.cli.progress import stages
+from sim.display import gap, interval, percent, short_pool, wan, wan_up
+from sim.errors import SimError
+from sim.scenario import load_scenario
+from sim.sizing import Sizing
+from sim.sizing import size as run_sizing
+
+
+def size(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
+    risk: Annotated[float, typer.Option("--risk", help="Target chance of a pool running dry in a year (0 < risk < 1).")] = 0.05,
+    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed (default: the scenario's).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-size).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier sizing in the same folder.")] = False,
+) -> None:
+    """Size each pool's budget per year so that it runs dry with at most the target risk, then confirm by a second run.
+
+    Writes base/ and confirm/ (run outputs), sizing.parquet and sizing.csv into the folder.
+
+    Example: sim size scenarios/binjiang.yaml --risk 0.05 --runs 2000 --workers 2
+    """
+    if not 0 < risk < 1:
+        raise SimError(f"--risk {risk}: must be a probability strictly between 0 and 1, e.g. 0.05 for 5%")
+    spec = load_scenario(scenario)
+    with stages(f"sim size {spec.name}") as progress:
+        result = run_sizing(spec, risk=risk, runs=runs, seed=seed, workers=workers, out=out, force=force, progress=progress)
+    print_sizing(result, risk, Console(highlight=False))
+
+
+def print_sizing(result: Sizing, risk: float, console: Console) -> None:
+    m = result.base.manifest
+    single = len({p["policy"] for p in m["programs"]}) <= 1
+    table = Table(title=f"Budgets that keep the chance of running dry at or below {percent(risk, 1)} (万元)",
+                  title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True,
+                  show_edge=False, pad_edge=False)
+    table.add_column("pool", max_width=26, overflow="fold")
+    for name in ("year", "budget\nnow", "P(dry)\nnow", "budget\nneeded", "needed\n95% CI", "change", "P(dry) with\nneeded ± se"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for (pool,), part in result.table.group_by("pool", maintain_order=True):
+        for i, r in enumerate(part.iter_rows(named=True)):
+            confirmed = "—" if r["p_dry_confirmed"] is None else f"{percent(r['p_dry_confirmed'])} ± {percent(r['p_dry_confirmed_se'])}"
+            table.add_row(short_pool(pool, single) if i == 0 else "",
+                          f"{r['year']}" if r["period"] == "year" else f"≤{r['year']} (life)",
+                          wan(r["budget_yuan"], 0), percent(r["p_dry"]), wan_up(r["budget_needed_yuan"]),
+                          interval(r["budget_needed_lo"], r["budget_needed_hi"], wan_up),
+                          gap(r["budget_needed_yuan"], r["budget_yuan"]), confirmed,
+                          end_section=i == part.height - 1)
+    console.print(f"{m['runs']} runs of {m['scenario']['name']} (seed {m['seed']}), confirmed with the same seed → {result.out}",
+                  markup=False)
+    console.print(table)
+    missed = result.table.filter(pl.col("within_risk").not_())
+    if missed.height:
+        console.print(f"{missed.height} pool-year(s) run dry more often than {percent(risk, 1)} with the budget needed "
+                      "(count limits, all-or-nothing grants or ranking refuse before demand reaches the budget); "
+                      "see sizing.csv.", style="yellow", markup=False)
+    for what, why in result.skipped:
+        console.print(f"not sized: {what}: {why}", markup=False, style="dim")
+    console.print("The 95% CI is the Monte Carlo uncertainty of the budget needed (more runs narrow it); the confirmation "
+                  "reuses the same random draws, so it checks the rationing, not that uncertainty.", markup=False, style="dim")
+    console.print(f"sizing: {result.out / 'sizing.parquet'}, {result.out / 'sizing.csv'}", markup=False)

@@ -1,0 +1,87 @@
+"""`sim sweep SCENARIO --set PATH=V1,V2 …`: a grid of what-ifs with common random numbers, compared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import polars as pl
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from sim.cli.progress import stages
+from sim.display import percent, short_paths, short_pool, wan, wan_up
+from sim.errors import SimError
+from sim.scenario import load_scenario
+from sim.sweep import SweepResult, parse_axis
+from sim.sweep import sweep as run_sweep
+
+SET_HELP = ("PATH=V1,V2,…: a dotted scenario path and its values, each read as YAML (0.5 a number, 5000万 an amount); "
+            "repeat for a grid. Values with commas go in {…}, […] or quotes.")
+
+
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
+    settings: Annotated[list[str], typer.Option("--set", "-s", metavar="PATH=V1,V2", help=SET_HELP)] = [],
+    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs per variant (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed, the same for every variant (default: the scenario's).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-sweep).")] = None,
+    risk: Annotated[float, typer.Option("--risk", help="Target risk for the budget needed column (0 < risk < 1).")] = 0.05,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier sweep in the same folder.")] = False,
+) -> None:
+    """Run every combination of the values set, with the same seed, and compare pools across the variants.
+
+    Each variant's outputs go to v01/, v02/, … in the folder; the comparison to sweep.parquet,
+    sweep.csv and sweep.html.
+
+    Example: sim sweep scenarios/binjiang.yaml --set overrides.binjiang.pools.compute_vouchers.budget=5000万,1亿,1.5亿 --runs 500
+    """
+    if not 0 < risk < 1:
+        raise SimError(f"--risk {risk}: must be a probability strictly between 0 and 1, e.g. 0.05 for 5%")
+    axes = [parse_axis(s) for s in settings]
+    spec = load_scenario(scenario)
+    with stages(f"sim sweep {spec.name}") as progress:
+        result = run_sweep(spec, axes, runs=runs, seed=seed, workers=workers, out=out, force=force, risk=risk, progress=progress)
+    print_sweep(result, Console(highlight=False))
+
+
+def print_sweep(result: SweepResult, console: Console) -> None:
+    single = len({p["policy"] for p in result.manifest.get("programs", [])}) <= 1
+    console.print(f"{len(result.variants)} variants × {result.runs} runs, seed {result.seed} for all "
+                  f"(common random numbers) → {result.out}", markup=False)
+    legend = _table("Variants")
+    legend.add_column("variant")
+    for axis in result.axes:
+        legend.add_column(axis.path, overflow="fold")
+    for v in result.variants:
+        legend.add_row(v.name, *[v.labels[a.path] for a in result.axes])
+    console.print(legend)
+    moved = result.varying_pools()
+    shown = result.table.filter(pl.col("pool").is_in(moved)) if moved else result.table
+    t = _table("Pools the sweep changes (万元; ± standard error)" if moved else "No pool changes across the variants (万元)")
+    t.add_column("pool", max_width=22, overflow="fold")
+    t.add_column("year", justify="right", no_wrap=True)
+    t.add_column("variant", no_wrap=True)
+    names = short_paths([a.path for a in result.axes])
+    for name in names:
+        t.add_column(name, justify="right", no_wrap=True)
+    for name in ("pool\nbudget", "P(dry) ± se", "granted\nmean", "unmet\nmean", f"needed at\n{percent(result.risk, 0)}"):
+        t.add_column(name, justify="right", no_wrap=True)
+    for (pool,), part in shown.group_by("pool", maintain_order=True):
+        for j, ((year,), rows) in enumerate(part.group_by("year", maintain_order=True)):
+            for i, r in enumerate(rows.iter_rows(named=True)):
+                t.add_row(short_pool(pool, single) if i == 0 and j == 0 else "", str(year) if i == 0 else "", r["variant"],
+                          *[str(r[a.path]) for a in result.axes],
+                          wan(r["budget_yuan"], 0) if r["budget_yuan"] is not None else "no limit",
+                          f"{percent(r['p_dry'])} ± {percent(r['p_dry_se'])}", wan(r["granted_mean"], 0),
+                          wan(r["unmet_mean"], 0), wan_up(r["budget_needed_yuan"]), end_section=i == rows.height - 1)
+    console.print(t)
+    console.print(f"sweep: {result.out / 'sweep.html'}, {result.out / 'sweep.parquet'}, {result.out / 'sweep.csv'}", markup=False)
+
+
+def _table(title: str) -> Table:
+    return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1),
+                 collapse_padding=True, show_edge=False, pad_edge=False)

@@ -1,0 +1,181 @@
+"""Sizing: the budget per pool and year that keeps the chance of running dry at a target risk.
+
+A finance department asks "what must we put in the budget so that the compute-voucher
+pool runs dry in at most one year out of twenty?".  Sizing answers in three steps:
+
+1. run the scenario as it is (``base/``);
+2. for each pool with a budget and each budget year, take the smallest budget ``B`` with
+   ``P(demand ≥ B) ≤ risk`` across runs (a first-come pool runs dry exactly when the
+   year's asks reach its budget; see :mod:`sim.report`), with its 95% interval from
+   order statistics;
+3. run the scenario again with the same seed and every sized pool's budget replaced by
+   its year → amount mapping (``confirm/``), and report the chance of running dry that
+   these budgets achieve, with its standard error.
+
+The confirmation uses the same random draws (common random numbers), so it checks the
+rationing mechanics the demand criterion leaves out (count limits, all-or-nothing
+grants, ranked calls, top-ups that grow after a partial grant), not the Monte Carlo
+error: that is the interval of step 2.  A pool with one budget over the policy's life is
+sized as one amount on its demand cumulated over the horizon.  Pools with no limit are
+not sized (``sim report`` shows what they would need); pool-years without any demand
+keep their budget.
+
+Examples
+--------
+>>> from sim.scenario import load_scenario
+>>> result = size(load_scenario("scenarios/binjiang.yaml"), risk=0.05, runs=200, out="outputs/binjiang-size", force=True)  # doctest: +SKIP
+>>> result.table.select("pool", "year", "budget_needed_yuan", "p_dry_confirmed")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+
+from sim.errors import OutputError
+from sim.report import pool_meta, pool_risk, pool_runs
+from sim.runner import RunResult, simulate
+from sim.scenario import Scenario
+from sim.storage import MANIFEST, scan
+
+COLUMNS = ("pool", "title", "rationing", "period", "year", "budget_yuan", "runs", "p_dry", "p_dry_se",
+           "demand_mean", "risk", "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi", "change_yuan",
+           "p_dry_confirmed", "p_dry_confirmed_se", "p_dry_confirmed_hi", "within_risk")
+
+
+@dataclass
+class Sizing:
+    """A sizing's results: the table (see :func:`size`), both runs, and the pools left out and why."""
+
+    table: pl.DataFrame
+    base: RunResult
+    confirm: RunResult | None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    out: Path = Path(".")
+
+
+def size(
+    scenario: Scenario,
+    *,
+    risk: float = 0.05,
+    runs: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    out: str | Path | None = None,
+    force: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Sizing:
+    """Size every pool with a budget at ``risk``; confirm with a second run; write the results.
+
+    Writes ``base/`` and ``confirm/`` (run outputs), ``sizing.parquet`` and ``sizing.csv``
+    in ``out`` (default ``outputs/<scenario>-size``).  The table has one row per sized pool
+    and year: pool, title, rationing, period (year|life; a life pool has one row, its last
+    year, for the whole horizon), year, budget_yuan (now), runs, p_dry and p_dry_se (with
+    the budget now), demand_mean, risk, budget_needed_yuan with budget_needed_lo/hi (95%
+    interval), change_yuan (needed − now), p_dry_confirmed, p_dry_confirmed_se and
+    p_dry_confirmed_hi (Wilson upper bound) with the sized budgets, and within_risk
+    (p_dry_confirmed ≤ risk).
+
+    Raises :class:`OutputError` if ``out`` holds an earlier sizing and not ``force``.
+    """
+    out = Path(out) if out is not None else Path("outputs") / f"{scenario.name}-size"
+    _prepare(out, force)
+    report = (lambda stage: (lambda done, total: progress(stage, done, total))) if progress else (lambda stage: None)
+    base = simulate(scenario, runs=runs, seed=seed, workers=workers, out=out / "base", force=True, progress=report("base"))
+    n = base.manifest["runs"]
+    pools = pool_meta(base.manifest)
+    figures = _figures(out / "base", pools, n, risk)
+    sized, skipped = _choose(figures, pools, out / "base", n)
+    budgets = _budgets(sized, figures)
+    confirm = None
+    if budgets:
+        variant = scenario.with_overrides({_override_path(pool): value for pool, value in budgets.items()})
+        confirm = simulate(variant, runs=n, seed=base.manifest["seed"], workers=workers, out=out / "confirm", force=True,
+                           progress=report("confirm"))
+        achieved = _figures(out / "confirm", pool_meta(confirm.manifest), n, risk)
+        sized = sized.join(achieved.select("pool", "year", pl.col("p_dry").alias("p_dry_confirmed"),
+                                           pl.col("p_dry_se").alias("p_dry_confirmed_se"),
+                                           pl.col("p_dry_hi").alias("p_dry_confirmed_hi")), on=["pool", "year"], how="left")
+    else:
+        sized = sized.with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("p_dry_confirmed", "p_dry_confirmed_se", "p_dry_confirmed_hi"))
+    table = (sized.with_columns((pl.col("budget_needed_yuan") - pl.col("budget_yuan")).alias("change_yuan"),
+                                (pl.col("p_dry_confirmed") <= pl.col("risk") + 1e-12).alias("within_risk"))
+             .select(COLUMNS).sort("pool", "year"))
+    _write(out, table)
+    return Sizing(table=table, base=base, confirm=confirm, skipped=skipped, out=out)
+
+
+def _prepare(out: Path, force: bool) -> None:
+    earlier = [p for p in (out / "sizing.parquet", out / "base" / MANIFEST, out / "confirm" / MANIFEST) if p.exists()]
+    if earlier and not force:
+        raise OutputError(f"{out}: holds an earlier sizing ({earlier[0].relative_to(out)}); add --force to replace it or choose another --out")
+    for name in ("sizing.parquet", "sizing.csv"):
+        (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _figures(run_dir: Path, pools: pl.DataFrame, runs: int, risk: float) -> pl.DataFrame:
+    """pool_risk of a run, with the mean demand beside it."""
+    program_years = scan(run_dir, "program_years")
+    risk_rows = pool_risk(scan(run_dir, "pool_years"), program_years, runs=runs, risk=risk, pools=pools)
+    demand = (pool_runs(program_years, runs=runs, pools=pools).group_by("pool", "year")
+              .agg(pl.col("demand").mean().alias("demand_mean"), pl.col("demand").max().alias("demand_max")).collect())
+    return risk_rows.join(demand, on=["pool", "year"], how="left")
+
+
+def _choose(figures: pl.DataFrame, pools: pl.DataFrame, run_dir: Path, runs: int) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """The rows to size (budgeted pool-years; a life pool's last year) and the pools left out, with why."""
+    skipped: list[tuple[str, str]] = []
+    rows = []
+    last_year = figures["year"].max()
+    for (pool,), part in figures.group_by("pool", maintain_order=True):
+        budgeted = part.filter(pl.col("budget_yuan").is_not_null())
+        if budgeted.height == 0:
+            continue
+        if (part["demand_max"].fill_null(0) == 0).all():
+            skipped.append((pool, "no demand in any run: its budget is kept"))
+            continue
+        if part["period"][0] == "life":
+            rows.append(budgeted.filter(pl.col("year") == last_year))
+        else:
+            rows.append(budgeted)
+    unlimited = figures.group_by("pool").agg(pl.col("budget_yuan").is_null().all().alias("none")).filter("none").height
+    if unlimited:
+        skipped.append((f"{unlimited} pool(s)", "no limit in the policy: nothing to size (`sim report` shows what they would need)"))
+    frame = pl.concat(rows) if rows else figures.clear()
+    return frame.with_columns(pl.lit(runs, pl.Int64).alias("runs")), skipped
+
+
+def _budgets(sized: pl.DataFrame, figures: pl.DataFrame) -> dict[str, int | dict[int, int]]:
+    """The override per pool: one amount for a life pool; year → amount for an annual one.
+
+    Years without demand keep their current budget; years without a budget stay unlimited.
+    """
+    out: dict[str, int | dict[int, int]] = {}
+    for (pool,), part in sized.group_by("pool", maintain_order=True):
+        if part["period"][0] == "life":
+            out[pool] = int(part["budget_needed_yuan"][0])
+            continue
+        mapping = {}
+        for r in part.iter_rows(named=True):
+            mapping[int(r["year"])] = int(r["budget_needed_yuan"]) if (r["demand_max"] or 0) > 0 else int(r["budget_yuan"])
+        out[pool] = mapping
+    return out
+
+
+def _override_path(pool: str) -> str:
+    policy, _, pool_id = pool.partition(".")
+    return f"overrides.{policy}.pools.{pool_id}.budget"
+
+
+def _write(out: Path, table: pl.DataFrame) -> None:
+    for name, writer in (("sizing.parquet", table.write_parquet), ("sizing.csv", table.write_csv)):
+        path = out / name
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        writer(tmp)
+        os.replace(tmp, path)
+

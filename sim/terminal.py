@@ -1,0 +1,133 @@
+"""The report in a terminal: four compact tables that fit in 100 columns.
+
+A finance officer at a terminal wants the answer first: which pool runs dry, how likely,
+and what budget keeps it under the target risk; then demand and grants per pool, per
+program (with its clause and Chinese title) and per funder.  The HTML page and the
+workbook hold every percentile and interval; here each figure keeps its uncertainty in
+one short form (± standard error, or a 95% interval).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from sim.display import day, gap, interval, percent, short_pool, wan, wan_up
+from sim.report import Report, imprecise, shown_pools
+
+
+def _table(title: str) -> Table:
+    return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1),
+                 collapse_padding=True, show_edge=False, pad_edge=False)
+
+
+def _num(table: Table, *names: str) -> None:
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
+
+
+def _single(report: Report) -> bool:
+    return len({p["policy"] for p in report.manifest.get("programs", [])}) <= 1
+
+
+def risk_table(report: Report) -> Table:
+    t = _table(f"Pools (万元): chance of running dry; budget needed at {percent(report.risk, 0)} risk")
+    t.add_column("pool", max_width=26, overflow="fold")
+    _num(t, "year", "budget", "P(dry)", "± se", "dry by\nmedian", "needed", "needed\n95% CI", "needed\n− budget")
+    frame = report.pool_risk.filter(pl.col("pool").is_in(shown_pools(report)))
+    for (pool,), part in frame.group_by("pool", maintain_order=True):
+        for i, r in enumerate(part.iter_rows(named=True)):
+            limited = r["budget_yuan"] is not None
+            t.add_row(short_pool(pool, _single(report)) if i == 0 else "",
+                      f"{r['year']}{'*' if r['basis'] == 'cumulative' else ''}",
+                      wan(r["budget_yuan"], 0) if limited else "no limit",
+                      percent(r["p_dry"]) if limited else "—", percent(r["p_dry_se"]) if limited else "",
+                      day(r["dry_p50"]), wan_up(r["budget_needed_yuan"]),
+                      interval(r["budget_needed_lo"], r["budget_needed_hi"], wan_up),
+                      gap(r["budget_needed_yuan"], r["budget_yuan"]), end_section=i == part.height - 1)
+    return t
+
+
+def pool_table(report: Report) -> Table:
+    t = _table("Pools (万元): demand, grants and unmet demand per year")
+    t.add_column("pool", max_width=26, overflow="fold")
+    _num(t, "year", "demand\nmean ± se", "demand\np95", "granted\nmean", "granted\np95", "unmet\nmean", "unmet\np95")
+    wide = _wide(report.pools.filter(pl.col("pool").is_in(shown_pools(report))), ["pool", "year"])
+    for (pool,), part in wide.group_by("pool", maintain_order=True):
+        for i, r in enumerate(part.iter_rows(named=True)):
+            t.add_row(short_pool(pool, _single(report)) if i == 0 else "", str(r["year"]),
+                      f"{wan(r['demand_mean'], 0)} ± {wan(r['demand_se'], 0)}", wan(r["demand_p95"], 0),
+                      wan(r["granted_mean"], 0), wan(r["granted_p95"], 0), wan(r["unmet_mean"], 0), wan(r["unmet_p95"], 0),
+                      end_section=i == part.height - 1)
+    return t
+
+
+def program_table(report: Report) -> Table:
+    t = _table("Programs with applications (万元)")
+    t.add_column("program · clause · title", max_width=36, overflow="fold")
+    _num(t, "year", "demand\nmean", "demand\np95", "granted\nmean ± se", "granted\np95", "unmet\nmean")
+    wide = _wide(report.active_programs(), ["policy", "program", "clause", "title", "year"])
+    for _, part in wide.group_by("policy", "program", maintain_order=True):
+        for i, r in enumerate(part.iter_rows(named=True)):
+            label = Text("")
+            if i == 0:
+                label = Text(f"{r['program'] if _single(report) else r['policy'] + '.' + r['program']} {r['clause'] or ''}")
+            elif i == 1:
+                label = Text(r["title"] or "", style="dim")
+            t.add_row(label, str(r["year"]), wan(r["demand_mean"], 0), wan(r["demand_p95"], 0),
+                      f"{wan(r['granted_mean'], 0)} ± {wan(r['granted_se'], 0)}", wan(r["granted_p95"], 0),
+                      wan(r["unmet_mean"], 0), end_section=i == part.height - 1)
+            if i == 0 and part.height == 1:
+                t.add_row(Text(r["title"] or "", style="dim"), "", "", "", "", "", "")
+    return t
+
+
+def funder_table(report: Report) -> Table:
+    t = _table("Funders (万元): grants per year")
+    t.add_column("funder")
+    _num(t, "year", "mean ± se", "p5", "p50", "p95", "p99")
+    for r in report.funders.iter_rows(named=True):
+        t.add_row(r["funder"], str(r["year"]), f"{wan(r['mean'], 0)} ± {wan(r['se'], 0)}", wan(r["p5"], 0),
+                  wan(r["p50"], 0), wan(r["p95"], 0), wan(r["p99"], 0))
+    return t
+
+
+def _wide(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """One row per key with ``<measure>_<stat>`` columns (demand_mean, granted_p95, …)."""
+    stats = ["mean", "se", "p50", "p95"]
+    return frame.pivot(on="measure", index=keys, values=stats, separator="|").rename(
+        lambda c: "_".join(reversed(c.split("|"))) if "|" in c else c).sort(keys, maintain_order=True)
+
+
+def notes(report: Report) -> list[str]:
+    out = []
+    loose = imprecise(report)
+    if loose.height:
+        names = ", ".join(f"{short_pool(r['pool'], _single(report))} {r['year']}" for r in loose.head(4).iter_rows(named=True))
+        out.append(f"More runs needed: the 95% interval of the budget needed is wider than ±5% for {loose.height} "
+                   f"pool-year(s) ({names}{', …' if loose.height > 4 else ''}); try --runs {report.runs * 4} "
+                   "(four times the runs halve the intervals).")
+    if report.pool_risk.filter(pl.col("basis") == "cumulative").height:
+        out.append("* a pool with one budget over the policy's life: figures cumulate from the start of the horizon.")
+    if report.fan is None:
+        out.append("No awards table: the chart of grants through the year is missing; run with --events to draw it.")
+    return out
+
+
+def print_report(report: Report, console: Console) -> None:
+    """Print the header line, the four tables and any notes."""
+    m = report.manifest
+    sc = m.get("scenario", {})
+    console.print(Text.assemble(("Budget report ", "bold"), f"{sc.get('name')} — {sc.get('title') or ''}"))
+    console.print(f"{report.runs} runs, seed {m.get('seed')}, {' – '.join(m.get('horizon', []))} · "
+                  "± Monte Carlo standard error · 95% intervals", markup=False)
+    for table in (risk_table(report), pool_table(report), program_table(report), funder_table(report)):
+        console.print()
+        console.print(table)
+    if notes(report):
+        console.print()
+    for note in notes(report):
+        console.print(note, markup=False, style="yellow")
