@@ -44,6 +44,7 @@ class _Tables:
         self.max_years = np.array([p.max_years or 0 for p in progs], dtype=np.int64)
         self.limit = np.array([p.count_limit if p.count_limit is not None else -1 for p in progs], dtype=np.int64)
         self.competitive = np.array([model.pools[p.pool].rationing == "competitive" for p in progs], dtype=bool)
+        self.history = bool(self.top_up.any() or self.one_time.any() or (self.max_years > 0).any())
 
 
 def run(model: Model, apps: Applications) -> Decisions:
@@ -51,31 +52,56 @@ def run(model: Model, apps: Applications) -> Decisions:
     reason = supports(model)
     if reason:
         raise ValueError(reason)
-    tables = _Tables(model)
+    tables = model.cache.get("fast") or model.cache.setdefault("fast", _Tables(model))
     d = new_decisions(apps)
     cand = np.flatnonzero(apps.status == CANDIDATE)
     if len(cand) == 0:
         return d
-    program = apps.program[cand]
-    pool = tables.pool[program]
-    rank_key = np.where(tables.competitive[program], -apps.score[cand], 0.0)
-    order = np.lexsort((program, apps.firm[cand], apps.day[cand], rank_key, pool, apps.year[cand]))
-    cand = cand[order]
-    pair = np.unique(apps.firm[cand] * len(model.programs) + apps.program[cand], return_inverse=True)[1]
-    paid = np.zeros(pair.max() + 1, dtype=np.int64)
-    years_paid = np.zeros(pair.max() + 1, dtype=np.int64)
+    cand = cand[_order(model, tables, apps, cand)]
+    history = None
+    if tables.history:
+        pair = np.unique(apps.firm[cand] * len(model.programs) + apps.program[cand], return_inverse=True)[1]
+        history = (pair, np.zeros(pair.max() + 1, dtype=np.int64), np.zeros(pair.max() + 1, dtype=np.int64))
     group = apps.year[cand].astype(np.int64) * len(model.pools) + tables.pool[apps.program[cand]]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     ends = np.r_[starts[1:], len(cand)]
     balance: list[int | None] = [None] * len(model.pools)
     opened: set[tuple[int, int]] = set()
     for a, b in zip(starts.tolist(), ends.tolist()):
-        rows, pairs = cand[a:b], pair[a:b]
+        rows = cand[a:b]
         spec = model.pools[int(tables.pool[apps.program[rows[0]]])]
         year = int(apps.year[rows[0]])
         _open(model, spec, year, balance, opened)
-        _decide(model, tables, apps, d, spec, year, rows, pairs, paid, years_paid, balance)
+        _decide(model, tables, apps, d, spec, year, rows, history and (history[0][a:b],) + history[1:], balance)
     return d
+
+
+def _order(model: Model, t: _Tables, apps: Applications, cand: np.ndarray) -> np.ndarray:
+    """Sort by year, pool, then time (day, firm, program) or, in a competitive pool, rank.
+
+    The fields are packed into one int64 key when they fit (one argsort of unique keys
+    is several times faster than a lexsort), else sorted with lexsort.
+    """
+    program = apps.program[cand].astype(np.int64)
+    pool = t.pool[program]
+    firm = apps.firm[cand].astype(np.int64)
+    day = apps.day[cand].astype(np.int64)
+    competitive = t.competitive[program]
+    then = day
+    if competitive.any():
+        c = np.flatnonzero(competitive)
+        ranked = c[np.lexsort((program[c], firm[c], day[c], -apps.score[cand][c]))]
+        then = day.copy()
+        then[ranked] = np.arange(len(ranked))  # a competitive pool's order is its ranking alone
+        firm, program = np.where(competitive, 0, firm), np.where(competitive, 0, program)
+    fields = [apps.year[cand].astype(np.int64) - model.years[0], pool, then, firm, program]
+    widths = [max(int(f.max()), 1).bit_length() for f in fields]
+    if sum(widths) > 62:
+        return np.lexsort(fields[::-1])
+    key = np.zeros(len(cand), dtype=np.int64)
+    for field, width in zip(fields, widths):
+        key = (key << width) | field
+    return np.argsort(key)
 
 
 def _open(model: Model, spec, year: int, balance: list, opened: set) -> None:
@@ -88,16 +114,18 @@ def _open(model: Model, spec, year: int, balance: list, opened: set) -> None:
             balance[spec.index] = spec.budgets[y]
 
 
-def _decide(model, t: _Tables, apps, d: Decisions, spec, year, rows, pairs, paid, years_paid, balance) -> None:
+def _decide(model, t: _Tables, apps, d: Decisions, spec, year, rows, history, balance) -> None:
     prog = apps.program[rows]
-    entitled = apps.entitled[rows]
-    before = paid[pairs]
-    want = np.where(t.top_up[prog], entitled - before, entitled)
-    skip = np.where(t.top_up[prog], want <= 0,
-                    (t.one_time[prog] & (before > 0)) | ((t.max_years[prog] > 0) & (years_paid[pairs] >= t.max_years[prog])))
-    d.outcome[rows[skip]] = SKIPPED
-    keep = ~skip
-    rows, pairs, prog, want = rows[keep], pairs[keep], prog[keep], want[keep]
+    want = apps.entitled[rows]
+    if history is not None:
+        pairs, paid, years_paid = history
+        before = paid[pairs]
+        want = np.where(t.top_up[prog], want - before, want)
+        skip = np.where(t.top_up[prog], want <= 0,
+                        (t.one_time[prog] & (before > 0)) | ((t.max_years[prog] > 0) & (years_paid[pairs] >= t.max_years[prog])))
+        d.outcome[rows[skip]] = SKIPPED
+        keep = ~skip
+        rows, pairs, prog, want = rows[keep], pairs[keep], prog[keep], want[keep]
     if len(rows) == 0:
         return
     in_limit = _within_count_limit(prog, t.limit[prog])
@@ -120,8 +148,9 @@ def _decide(model, t: _Tables, apps, d: Decisions, spec, year, rows, pairs, paid
     d.outcome[rows] = outcome
     d.day[rows] = day
     d.balance[rows] = after
-    np.add.at(paid, pairs, granted)
-    np.add.at(years_paid, pairs, (granted > 0).astype(np.int64))
+    if history is not None:
+        np.add.at(paid, pairs, granted)
+        np.add.at(years_paid, pairs, (granted > 0).astype(np.int64))
 
 
 def _within_count_limit(prog: np.ndarray, limit: np.ndarray) -> np.ndarray:

@@ -80,6 +80,7 @@ class Model:
     firm_caps: list[FirmCapSpec]
     stacking: list[tuple[int, ...]]
     funders: list[str] = field(default_factory=list)
+    cache: dict = field(default_factory=dict)  # lookups an engine derives once per model
 
     def day(self, date: dt.date) -> int:
         return (date - self.start).days

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine import Decisions
-from sim.model import DECIDED, EXPOSURE, FULL, PARTIAL, SKIPPED, Model
+from sim.model import DECIDED, EXPOSURE, FULL, OUTCOMES, PARTIAL, SKIPPED, Model
 from sim.population import Applications
 
 REFUSED = tuple(o for o in DECIDED if o not in (FULL, PARTIAL))
@@ -23,14 +23,21 @@ REFUSED = tuple(o for o in DECIDED if o not in (FULL, PARTIAL))
 
 def collect(model: Model, run: int, apps: Applications, decisions: Decisions, *, events: bool = False) -> dict[str, dict[str, np.ndarray]]:
     """The run's tables as columns of numpy arrays (strings as index codes, see storage)."""
+    decided = _DECIDED[decisions.outcome + 1]
+    programs = _program_years(model, run, apps, decisions, decided)
     out = {
-        "program_years": _program_years(model, run, apps, decisions),
-        "pool_years": _pool_years(model, run, apps, decisions),
-        "funder_years": _funder_years(model, run, apps, decisions),
+        "program_years": programs,
+        "pool_years": _pool_years(model, run, programs, decisions),
+        "funder_years": _funder_years(model, run, apps, decisions, decided),
     }
     if events:
         out["awards"] = _awards(run, apps, decisions)
     return out
+
+
+# outcome code + 1 (SKIPPED is -1) → whether the pool decided the application
+_DECIDED = np.zeros(len(OUTCOMES) + 1, dtype=bool)
+_DECIDED[np.array(DECIDED) + 1] = True
 
 
 def _cell(model: Model, program: np.ndarray, year: np.ndarray) -> np.ndarray:
@@ -44,31 +51,37 @@ def _sum(cells: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray
     return np.rint(np.bincount(cells, weights=weights.astype(np.float64), minlength=size)).astype(np.int64)
 
 
-def _program_years(model: Model, run: int, apps: Applications, d: Decisions) -> dict[str, np.ndarray]:
+def _program_years(model: Model, run: int, apps: Applications, d: Decisions, decided: np.ndarray) -> dict[str, np.ndarray]:
     n_years = len(model.years)
     size = len(model.programs) * n_years
     cells = _cell(model, apps.program, apps.year)
-    decided = np.isin(d.outcome, DECIDED)
-    made = decided | (d.outcome == EXPOSURE)
+    # one count per (cell, outcome) instead of one pass over the applications per column
+    codes = len(OUTCOMES) + 1
+    counts = np.bincount(cells * codes + (d.outcome + 1), minlength=size * codes).reshape(size, codes)
     return {
         "run": np.full(size, run, dtype=np.int32),
         "year": np.tile(np.array(model.years, dtype=np.int32), len(model.programs)),
         "program_index": np.repeat(np.arange(len(model.programs), dtype=np.int32), n_years),
         "demand_yuan": _sum(cells[decided], d.asked[decided], size),
         "granted_yuan": _sum(cells[decided], d.granted[decided], size),
-        "applications": _sum(cells[made], None, size),
-        "full": _sum(cells[d.outcome == FULL], None, size),
-        "partial": _sum(cells[d.outcome == PARTIAL], None, size),
-        "refused": _sum(cells[np.isin(d.outcome, REFUSED)], None, size),
+        "applications": counts[:, _MADE].sum(axis=1),
+        "full": counts[:, FULL + 1],
+        "partial": counts[:, PARTIAL + 1],
+        "refused": counts[:, _REFUSED].sum(axis=1),
     }
 
 
-def _pool_years(model: Model, run: int, apps: Applications, d: Decisions) -> dict[str, np.ndarray]:
+_MADE = np.array(DECIDED + (EXPOSURE,)) + 1
+_REFUSED = np.array(REFUSED) + 1
+
+
+def _pool_years(model: Model, run: int, program_years: dict[str, np.ndarray], d: Decisions) -> dict[str, np.ndarray]:
+    """Pool totals from the program totals (each program draws on one pool)."""
     n_years = len(model.years)
-    pool_of = np.array([p.pool for p in model.programs], dtype=np.int64)
-    decided = np.isin(d.outcome, DECIDED)
-    cells = pool_of[apps.program[decided]] * n_years + (apps.year[decided] - model.years[0])
-    granted = _sum(cells, d.granted[decided], len(model.pools) * n_years)
+    pool_of = _lookups(model).pool_of
+    cells = pool_of[program_years["program_index"]] * n_years + (program_years["year"] - model.years[0])
+    granted = np.bincount(cells, weights=program_years["granted_yuan"], minlength=len(model.pools) * n_years)
+    granted = np.rint(granted).astype(np.int64)
     budget = np.full(len(granted), -1, dtype=np.int64)
     remaining = np.full(len(granted), -1, dtype=np.int64)
     exhausted = np.full(len(granted), -1, dtype=np.int32)
@@ -94,40 +107,74 @@ def _pool_years(model: Model, run: int, apps: Applications, d: Decisions) -> dic
     }
 
 
+class _Lookups:
+    """Per-model arrays: each program's pool, and funding shares per (program, case) row."""
+
+    def __init__(self, model: Model):
+        self.pool_of = np.array([p.pool for p in model.programs], dtype=np.int64)
+        self.cases = max((len(p.funding) for p in model.programs), default=1)
+        rows = len(model.programs) * self.cases
+        column = {f: i for i, f in enumerate(model.funders)}
+        self.num = np.zeros((rows, len(model.funders)), dtype=np.int64)
+        self.den = np.ones((rows, len(model.funders)), dtype=np.int64)
+        self.last = np.zeros(rows, dtype=np.int64)
+        for spec in model.programs:
+            for case, shares in enumerate(spec.funding):
+                row = spec.index * self.cases + case
+                for funder, share in shares:
+                    self.num[row, column[funder]] = share.numerator
+                    self.den[row, column[funder]] = share.denominator
+                if shares:
+                    self.last[row] = column[shares[-1][0]]
+        self.single = (self.num == self.den).any(axis=1)  # one funder pays the whole grant
+
+
+def _lookups(model: Model) -> _Lookups:
+    return model.cache.get("records") or model.cache.setdefault("records", _Lookups(model))
+
+
 def funder_split(model: Model, apps: Applications, granted: np.ndarray) -> np.ndarray:
-    """Grants split by funder: an (applications × funders) int64 array whose rows sum to the grant."""
-    out = np.zeros((len(granted), len(model.funders)), dtype=np.int64)
-    column = {f: i for i, f in enumerate(model.funders)}
-    for spec in model.programs:
-        rows = np.flatnonzero((apps.program == spec.index) & (granted > 0))
-        if len(rows) == 0:
-            continue
-        for case, shares in enumerate(spec.funding):
-            sel = rows[apps.case[rows] == case] if spec.funding_by else rows
-            if len(sel) == 0 or not shares:
-                continue
-            left = granted[sel].copy()
-            for funder, share in shares[:-1]:
-                part = granted[sel] * share.numerator // share.denominator
-                out[sel, column[funder]] += part
-                left -= part
-            out[sel, column[shares[-1][0]]] += left
-    return out
+    """Grants split by funder: an (applications × funders) int64 array whose rows sum to the grant.
+
+    Each funder's share is rounded down to the yuan; the last funder the policy names gets
+    what is left, so the parts always add up to the grant.
+    """
+    return _split(_lookups(model), _rows(model, apps.program, apps.case), granted)
 
 
-def _funder_years(model: Model, run: int, apps: Applications, d: Decisions) -> dict[str, np.ndarray]:
+def _rows(model: Model, program: np.ndarray, case: np.ndarray) -> np.ndarray:
+    return program.astype(np.int64) * _lookups(model).cases + case
+
+
+def _split(look: _Lookups, row: np.ndarray, granted: np.ndarray) -> np.ndarray:
+    parts = granted[:, None] * look.num[row] // look.den[row]
+    n = np.arange(len(granted))
+    parts[n, look.last[row]] = 0
+    parts[n, look.last[row]] = granted - parts.sum(axis=1)
+    return parts
+
+
+def _funder_years(model: Model, run: int, apps: Applications, d: Decisions, decided: np.ndarray) -> dict[str, np.ndarray]:
     n_years = len(model.years)
-    granted = np.where(np.isin(d.outcome, DECIDED), d.granted, 0)
-    split = funder_split(model, apps, granted)
-    year_index = apps.year - model.years[0]
-    table = np.zeros((len(model.funders), n_years), dtype=np.int64)
-    for f in range(len(model.funders)):
-        table[f] = _sum(year_index, split[:, f], n_years)
+    look = _lookups(model)
+    paid = np.flatnonzero(decided & (d.granted > 0))
+    row = _rows(model, apps.program[paid], apps.case[paid])
+    granted = d.granted[paid]
+    year_index = apps.year[paid].astype(np.int64) - model.years[0]
+    size = len(model.funders) * n_years
+    # a grant with one funder goes to it whole; only shared grants are split
+    alone = look.single[row]
+    table = _sum(look.last[row[alone]] * n_years + year_index[alone], granted[alone], size)
+    if not alone.all():
+        shared = ~alone
+        parts = _split(look, row[shared], granted[shared])
+        for f in range(len(model.funders)):
+            table[f * n_years:(f + 1) * n_years] += _sum(year_index[shared], parts[:, f], n_years)
     return {
-        "run": np.full(table.size, run, dtype=np.int32),
+        "run": np.full(size, run, dtype=np.int32),
         "year": np.tile(np.array(model.years, dtype=np.int32), len(model.funders)),
         "funder_index": np.repeat(np.arange(len(model.funders), dtype=np.int32), n_years),
-        "granted_yuan": table.reshape(-1),
+        "granted_yuan": table,
     }
 
 
