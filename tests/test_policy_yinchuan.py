@@ -10,11 +10,10 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from sim.entitlement import entitlement
 from sim.policy import load_policy
+from tests import toy
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = load_policy(ROOT / "policies" / "yinchuan.yaml")
@@ -23,12 +22,8 @@ WAN = 10_000
 YI = 100_000_000
 
 
-def firm(**values) -> dict[str, np.ndarray]:
-    return {name: np.array([value]) for name, value in values.items()}
-
-
 def pay(program_id: str, **values) -> int:
-    return int(entitlement(POLICY, POLICY.programs[program_id], firm(**values), 1)[0])
+    return toy.entitled(POLICY, program_id, **values)
 
 
 # 第三條 industrial project: new, compute or manufacturing, 300万元/畝(含) intensity.

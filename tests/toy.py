@@ -80,3 +80,13 @@ def run(folder: Path, policy_doc: dict, scenario_doc: dict, *, workers: int = 1,
     path = write(folder, policy_doc, scenario_doc)
     result = simulate(load_scenario(path), workers=workers, out=folder / out, events=events, batch_size=batch_size)
     return {t: result.frame(t) for t in result.tables}
+
+
+def entitled(policy_doc, program_id: str, **values) -> int:
+    """Yuan one firm with ``values`` is entitled to under a loaded policy's program."""
+    import numpy as np
+
+    from sim.entitlement import entitlement
+
+    attrs = {name: np.array([value]) for name, value in values.items()}
+    return int(entitlement(policy_doc, policy_doc.programs[program_id], attrs, 1)[0])
