@@ -5,8 +5,8 @@ length one) and a whole run's applications at once (the engines), so the quote a
 sees and the amount the simulator asks of a pool cannot disagree.
 
 Amounts are integer yuan.  A rate times an amount is rounded down to the yuan, so a grant
-never exceeds what the text allows; with a domestic/non-domestic split each part is
-rounded down on its own.
+never exceeds what the text allows; with a domestic/non-domestic split the yuan at the
+higher rate are counted down and each part is rounded down on its own.
 """
 
 from __future__ import annotations
@@ -78,7 +78,10 @@ def _rate_of(benefit: Benefit, attrs: Attrs) -> np.ndarray:
     if benefit.split is None:
         return times(base, benefit.rate)
     share = np.clip(np.asarray(attrs[benefit.split.share], dtype=np.float64), 0.0, 1.0)
-    special = np.rint(base * share).astype(np.int64)
+    # the yuan of the base at the higher rate are rounded down, so the sum never exceeds the rule
+    exact = base * share
+    special = np.floor(exact) if benefit.split.rate >= benefit.rate else np.ceil(exact)
+    special = np.clip(special.astype(np.int64), 0, base)
     return times(special, benefit.split.rate) + times(base - special, benefit.rate)
 
 
