@@ -98,16 +98,6 @@ def _tiers(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
     return out
 
 
-def tier_index(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
-    """Which tier each firm reaches (-1: none); a top-up pays when this rises."""
-    values = attrs[benefit.on]
-    out = np.full(n, -1, dtype=np.int64)
-    for i, tier in enumerate(benefit.tiers):
-        reached = values >= tier.min if tier.min is not None else values > tier.gt
-        out = np.where(reached, i, out)
-    return out
-
-
 def uplift_rate(policy: Policy, attrs: Attrs, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per firm, the uplift as numerator/denominator arrays (皖北 +20% → 6/5 for the uplifted)."""
     num = np.ones(n, dtype=np.int64)

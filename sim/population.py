@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.attributes import VOCABULARY
-from sim.entitlement import eligible, entitlement, tier_index
+from sim.entitlement import eligible, entitlement
 from sim.model import EXPOSURE, OUT_OF_WINDOW, STACKED, Model, ProgramSpec
 from sim.scenario import Dist, Segment
 
@@ -42,7 +42,6 @@ class Applications:
     day: np.ndarray  # int32 days since the horizon's start
     entitled: np.ndarray  # int64 yuan the rule gives (after cap, uplift, award share)
     score: np.ndarray  # float64, higher ranks first in competitive rounds
-    tier: np.ndarray  # int16 tier reached (top-up programs), -1 otherwise
     case: np.ndarray  # int16 funding case (index into the program's cases), 0 if none
     status: np.ndarray  # int8: 0 candidate, or OUT_OF_WINDOW, STACKED, EXPOSURE
     firms: int = 0
@@ -58,7 +57,7 @@ class Applications:
         return Applications(**{k: getattr(self, k)[index] for k in _FIELDS}, firms=self.firms)
 
 
-_FIELDS = ("firm", "program", "year", "day", "entitled", "score", "tier", "case", "status")
+_FIELDS = ("firm", "program", "year", "day", "entitled", "score", "case", "status")
 
 
 def sample(model: Model, run: int) -> Applications:
@@ -169,11 +168,13 @@ def _applications(model: Model, segment: Segment, spec: ProgramSpec, firms: dict
                   p: float, seed: int, run: int, offset: int) -> dict[str, np.ndarray]:
     n = len(firms["arrival_day"])
     name = f"{segment.name}/{spec.key}"
+    years = len(model.years)
     takes = stream(seed, run, f"takeup/{name}").random(n) < p
-    timing = stream(seed, run, f"timing/{name}").random((n, len(model.years)))
-    scores = stream(seed, run, f"score/{name}").random((n, len(model.years)))
-    shares = _award_shares(spec, n * len(model.years), stream(seed, run, f"award/{name}")).reshape(n, len(model.years))
-    amounts = _assumed_amounts(spec, n * len(model.years), stream(seed, run, f"amount/{name}")).reshape(n, len(model.years))
+    timing = stream(seed, run, f"timing/{name}").random((n, years))
+    # streams a program does not use are not drawn (each has its own name, so others are unchanged)
+    scores = stream(seed, run, f"score/{name}").random((n, years)) if spec.behaviour.score == "random" else None
+    shares = _optional(spec.behaviour.award_share, "domestic_compute_share", n, years, stream, (seed, run, f"award/{name}"))
+    amounts = _optional(spec.behaviour.amount, "project_investment", n, years, stream, (seed, run, f"amount/{name}"))
     program, policy = spec.program, model.scenario.policies[spec.policy]
     needs = _needed(spec, policy, segment)
     previous = program.benefit.base_period == "previous_year"
@@ -199,7 +200,7 @@ def _applications(model: Model, segment: Segment, spec: ProgramSpec, firms: dict
                 entitled = np.minimum(entitled, program.cap.amount)
             keep = ok if spec.behaviour.amount is None else ok & (entitled > 0)
         else:
-            if program.benefit.upto and spec.behaviour.award_share is not None:
+            if program.benefit.upto and shares is not None:
                 entitled = np.floor(entitled * shares[who, yi]).astype(np.int64)
             keep = ok & (entitled > 0)  # nothing to ask: the firm does not apply
         who, entitled = who[keep], entitled[keep]
@@ -215,8 +216,7 @@ def _applications(model: Model, segment: Segment, spec: ProgramSpec, firms: dict
             "year": np.full(len(who), year, dtype=np.int32),
             "day": day,
             "entitled": entitled.astype(np.int64),
-            "score": _score(spec, entitled, attrs, scores[who, yi]),
-            "tier": tier_index(program.benefit, attrs, len(who)).astype(np.int16) if program.benefit.kind == "tiers" else np.full(len(who), -1, dtype=np.int16),
+            "score": _score(spec, entitled, attrs, scores[who, yi] if scores is not None else None),
             "case": _case(spec, attrs, len(who)),
             "status": status,
         })
@@ -239,21 +239,14 @@ def _timing(model: Model, year: int, call, first: int, last: int, arrival: np.nd
     return status, day.astype(np.int32)
 
 
-def _award_shares(spec: ProgramSpec, n: int, rng: np.random.Generator) -> np.ndarray:
-    dist = spec.behaviour.award_share
+def _optional(dist: Dist | None, attr: str, n: int, years: int, make, key: tuple) -> np.ndarray | None:
+    """An (n × years) draw of an assumption the scenario gives for a program, else None."""
     if dist is None:
-        return np.ones(n)
-    return draw(dist, "domestic_compute_share", n, rng)
+        return None
+    return draw(dist, attr, n * years, make(*key)).reshape(n, years)
 
 
-def _assumed_amounts(spec: ProgramSpec, n: int, rng: np.random.Generator) -> np.ndarray:
-    dist = spec.behaviour.amount
-    if dist is None:
-        return np.zeros(n, dtype=np.int64)
-    return draw(dist, "project_investment", n, rng)
-
-
-def _score(spec: ProgramSpec, entitled: np.ndarray, attrs: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+def _score(spec: ProgramSpec, entitled: np.ndarray, attrs: dict[str, np.ndarray], u: np.ndarray | None) -> np.ndarray:
     score = spec.behaviour.score
     if score == "entitled":
         return entitled.astype(np.float64)
@@ -279,7 +272,7 @@ def _concat_dicts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 _DTYPES = {"firm": np.int64, "program": np.int32, "year": np.int32, "day": np.int32, "entitled": np.int64,
-           "score": np.float64, "tier": np.int16, "case": np.int16, "status": np.int8}
+           "score": np.float64, "case": np.int16, "status": np.int8}
 
 
 def _concat(parts: list[dict[str, np.ndarray]], firms: int) -> Applications:
