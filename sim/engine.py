@@ -40,7 +40,6 @@ class Decisions:
     day: np.ndarray  # int32 day decided
     balance: np.ndarray  # int64 pool balance after the decision, -1 for a pool with no limit
     exhausted_on: dict[tuple[int, int], int]  # (pool, year) -> day the pool ran dry
-    granted_by_pool_year: dict[tuple[int, int], int]
 
 
 def new_decisions(apps: Applications) -> Decisions:
@@ -48,7 +47,7 @@ def new_decisions(apps: Applications) -> Decisions:
     return Decisions(
         asked=apps.entitled.copy(), granted=np.zeros(n, dtype=np.int64),
         outcome=apps.status.astype(np.int8).copy(), day=apps.day.copy(),
-        balance=np.full(n, -1, dtype=np.int64), exhausted_on={}, granted_by_pool_year={},
+        balance=np.full(n, -1, dtype=np.int64), exhausted_on={},
     )
 
 

@@ -21,17 +21,15 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.attributes import VOCABULARY
 from sim.errors import InputError, PolicyError, Problem, ScenarioError
 from sim.loader import Lines, line_of, problems_from, read_yaml
-from sim.money import MoneyError, parse_money
 from sim.policy import Policy, coerce_value, implicit_pools, resolve_policy, set_path, validate_policy
 
-Why = str
 
 
 class Strict(BaseModel):
@@ -42,6 +40,9 @@ def _why(value: str) -> str:
     if not str(value).strip():
         raise ValueError("an assumption needs its reasoning in 'why'")
     return value
+
+
+Why = Annotated[str, AfterValidator(_why)]  # every assumption carries its reasoning
 
 
 DistKind = Literal["constant", "uniform", "normal", "lognormal", "bernoulli", "choice", "empirical"]
@@ -65,7 +66,7 @@ class Dist(Strict):
     """
 
     dist: DistKind
-    why: str
+    why: Why
     value: Any = None
     low: Any = None
     high: Any = None
@@ -79,7 +80,6 @@ class Dist(Strict):
     max: Any = None
     growth: float = 0.0
 
-    _check_why = field_validator("why")(classmethod(lambda cls, v: _why(v)))
 
     @model_validator(mode="after")
     def _params(self) -> "Dist":
@@ -138,22 +138,20 @@ class Dist(Strict):
 
 class TakeUp(Strict):
     p: float = Field(ge=0, le=1)
-    why: str
+    why: Why
 
-    _check_why = field_validator("why")(classmethod(lambda cls, v: _why(v)))
 
 
 class Segment(Strict):
     """A kind of firm: how many there are, how many arrive, what they look like, what they use."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
-    why: str
+    why: Why
     firms_at_start: int = Field(0, ge=0)
     arrivals_per_year: float | dict[int, float] = 0.0
     attributes: dict[str, Dist] = {}
     take_up: dict[str, TakeUp] = {}
 
-    _check_why = field_validator("why")(classmethod(lambda cls, v: _why(v)))
 
     @field_validator("attributes")
     @classmethod
@@ -214,13 +212,12 @@ class Call(Strict):
 class ProgramBehaviour(Strict):
     """Assumptions about one program: when firms apply, how they are ranked, what is paid."""
 
-    why: str
+    why: Why
     call: Call = Call()
     score: str = "entitled"
     award_share: Dist | None = None
     amount: Dist | None = None
 
-    _check_why = field_validator("why")(classmethod(lambda cls, v: _why(v)))
 
     @model_validator(mode="after")
     def _typed(self) -> "ProgramBehaviour":
@@ -235,27 +232,24 @@ class ProgramBehaviour(Strict):
 
 
 class PoolBehaviour(Strict):
-    why: str
+    why: Why
     review: str | None = None
 
-    _check_why = field_validator("why")(classmethod(lambda cls, v: _why(v)))
     _md = field_validator("review")(classmethod(lambda cls, v: v if v is None else _month_day(v)))
 
 
 class Override(Strict):
     value: Any
-    why: str
+    why: Why
 
-    _check_why = field_validator("why")(classmethod(lambda cls, v: _why(v)))
 
 
 class StackGroup(Strict):
     """Similar programs of different policies of which a firm gets only the highest."""
 
     programs: tuple[str, ...] = Field(min_length=2)
-    why: str
+    why: Why
 
-    _check_why = field_validator("why")(classmethod(lambda cls, v: _why(v)))
 
 
 class Horizon(Strict):
@@ -467,6 +461,4 @@ def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], file: str, li
             missing = sorted(needed - set(seg.attributes))
             if missing:
                 bad(("segments", i, "take_up", key), f"segment {seg.name} takes up {key}, which needs attributes {', '.join(missing)}; give them under segments.{i}.attributes")
-    for key, group in ((k, v) for k, v in spec.pools.items() if k in pools):
-        pass
     return problems
