@@ -6,7 +6,7 @@ and asks the pool; a process opens each budget year by resetting the pools.  Poo
 plain Python state: a first-come pool pays what is asked while money lasts, the claim
 that crosses the balance gets what is left, later claims get nothing.
 
-It consumes the very applications sim's engines consume (``sim.population.sample``), so
+It consumes the very applications sim's engines consume (``sim.engine.population.sample``), so
 its grants per program and year must equal theirs on first-come pools; ``run.py``
 asserts that.  Only first-come pools are modelled (competitive and pro-rata rounds are
 skipped); shared firm caps, count limits and all-or-nothing programs are refused.
@@ -27,8 +27,8 @@ from collections import defaultdict
 import numpy as np
 import simpy
 
-from sim.model import Model
-from sim.population import CANDIDATE, Applications, _firms
+from sim.scenario.model import Model
+from sim.engine.population import CANDIDATE, Applications, _firms
 
 
 class Pools:

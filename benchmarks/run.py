@@ -7,16 +7,16 @@
 
 For each scenario (benchmarks/first_come.yaml, the DESIGN's reference workload, and
 scenarios/binjiang.yaml) and each engine (``baseline``: benchmarks/baseline.py, a process
-per firm; ``simpy``: sim.engine; ``fast``: sim.fast) it measures
+per firm; ``simpy``: sim.engine.simpy; ``fast``: sim.engine.fast) it measures
 
 1. agreement: grants per first-come program and year (and the day each first-come pool ran
    dry) are identical for the three engines on the first runs; the script stops otherwise;
 2. the engine alone in this process: median milliseconds per run to sample the run
-   (sim.population.sample), to decide it (the engine), and for sim's engines to sum it into
-   tables (sim.records.collect); runs/s and applications/s with sampling included; the
+   (sim.engine.population.sample), to decide it (the engine), and for sim's engines to sum it into
+   tables (sim.runs.records.collect); runs/s and applications/s with sampling included; the
    engines are timed in turns so they share whatever else the machine does, and the
    baseline is timed a second time with Python's garbage collector off;
-3. end to end through sim.runner.simulate() (what ``sim run`` does, Parquet included) with
+3. end to end through sim.runs.runner.simulate() (what ``sim run`` does, Parquet included) with
    1 and 2 workers: runs/s and the scaling factor;
 4. the headline: 10,000 runs of scenarios/binjiang.yaml on 2 workers in a fresh process:
    wall time (interpreter start to exit) and peak memory (target ≤ 60 s, < 1 GiB).
@@ -54,13 +54,13 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 import baseline  # noqa: E402
-from sim import engine as simpy_engine  # noqa: E402
-from sim import fast  # noqa: E402
-from sim.model import build  # noqa: E402
-from sim.population import sample  # noqa: E402
-from sim.records import collect  # noqa: E402
-from sim.runner import simulate  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.engine import simpy as simpy_engine  # noqa: E402
+from sim.engine import fast  # noqa: E402
+from sim.scenario.model import build  # noqa: E402
+from sim.engine.population import sample  # noqa: E402
+from sim.runs.records import collect  # noqa: E402
+from sim.runs.runner import simulate  # noqa: E402
+from sim.scenario.schema import load_scenario  # noqa: E402
 
 SCENARIOS = {"first_come": "benchmarks/first_come.yaml", "binjiang": "scenarios/binjiang.yaml"}
 ENGINES = ("baseline", "simpy", "fast")
@@ -244,7 +244,7 @@ def headline(runs: int, workers: int, tmp: Path) -> dict:
     """``sim run scenarios/binjiang.yaml --runs N --workers 2`` in a fresh interpreter, timed from launch to exit."""
     out = tmp / "headline"
     code = ("import json, resource, sys; sys.path.insert(0, '.');"
-            "from sim.runner import simulate; from sim.scenario import load_scenario;"
+            "from sim.runs.runner import simulate; from sim.scenario.schema import load_scenario;"
             f"r = simulate(load_scenario('{SCENARIOS['binjiang']}'), runs={runs}, workers={workers}, out={str(out)!r}, force=True);"
             "print(json.dumps({'engine': r.engine, 'runs': r.runs_computed, 'applications': r.applications, 'runner_seconds': r.seconds,"
             "'self_maxrss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"

@@ -1,6 +1,9 @@
 """sim: Monte Carlo simulation of AI and compute subsidy policies.
 
-The Python API, for notebooks and scripts (the `sim` command is a thin shell over it):
+The Python API, for notebooks and scripts (the `sim` command is a thin shell over it).
+The data path is one package a stage: :mod:`sim.policy` → :mod:`sim.scenario` →
+:mod:`sim.engine` → :mod:`sim.runs` → :mod:`sim.report` → :mod:`sim.planning`.  Names
+below are imported on first use, so ``import sim`` stays light.
 
 >>> import sim
 >>> scenario = sim.load_scenario("scenarios/binjiang.yaml")
@@ -9,14 +12,35 @@ The Python API, for notebooks and scripts (the `sim` command is a thin shell ove
 >>> result.frame("pool_years")                                                     # doctest: +SKIP
 """
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
 
-from sim.policy import load_policy  # noqa: E402
-from sim.quote import parse_firm, quote  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from sim.runner import RunResult, simulate  # noqa: E402
-from sim.storage import scan  # noqa: E402
-from sim.report import Report, build_report  # noqa: E402
-from sim.render import write_report  # noqa: E402
+_API = {
+    "load_policy": "sim.policy.models",
+    "parse_firm": "sim.policy.quote",
+    "quote": "sim.policy.quote",
+    "load_scenario": "sim.scenario.schema",
+    "simulate": "sim.runs.runner",
+    "RunResult": "sim.runs.runner",
+    "scan": "sim.runs.storage",
+    "Report": "sim.report.figures",
+    "build_report": "sim.report.figures",
+    "write_report": "sim.report.render",
+}
 
-__all__ = ["load_policy", "load_scenario", "parse_firm", "quote", "simulate", "RunResult", "scan", "Report", "build_report", "write_report", "__version__"]
+__all__ = [*_API, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

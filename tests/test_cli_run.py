@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from sim.storage import SCHEMAS
+from sim.runs.storage import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[1]
 

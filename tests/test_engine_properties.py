@@ -15,11 +15,11 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import DECIDED, build
-from sim.population import sample
-from sim.engine import run as run_engine
-from sim.records import funder_split
-from sim.scenario import load_scenario
+from sim.scenario.model import DECIDED, build
+from sim.engine.population import sample
+from sim.engine.simpy import run as run_engine
+from sim.runs.records import funder_split
+from sim.scenario.schema import load_scenario
 from tests import toy
 
 RATIONING = st.sampled_from(["first_come", "competitive", "pro_rata"])
@@ -185,8 +185,8 @@ def test_first_come_pool_matches_probability_theory(tmp_path):
 @given(case=scenarios(firm_caps_allowed=False, runs=4))
 def test_fast_engine_equals_simpy_engine(tmp_path_factory, case):
     """Both engines give identical tables, run by run, to the yuan."""
-    from sim import fast
-    from sim.records import collect
+    from sim.engine import fast
+    from sim.runs.records import collect
 
     policy, scen = case
     model = build(load_scenario(toy.write(tmp_path_factory.mktemp("eq"), policy, scen)))
@@ -201,7 +201,7 @@ def test_fast_engine_equals_simpy_engine(tmp_path_factory, case):
 
 
 def test_fast_engine_declines_what_it_does_not_support(tmp_path):
-    from sim import fast
+    from sim.engine import fast
 
     policy = toy.policy({"a": toy.program("60万"), "b": toy.program("60万")}, budget=None,
                         firm_caps=[{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "100万"}])

@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sim.runner import simulate
-from sim.scenario import load_scenario
+from sim.runs.runner import simulate
+from sim.scenario.schema import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("program_years", "pool_years", "funder_years")

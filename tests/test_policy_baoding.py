@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.entitlement import entitlement
-from sim.policy import load_policy
+from sim.policy.entitlement import entitlement
+from sim.policy.models import load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = load_policy(ROOT / "policies" / "baoding.yaml")

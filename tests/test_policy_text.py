@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.attributes import VOCABULARY
-from sim.policy import Policy, load_policy
+from sim.policy.attributes import VOCABULARY
+from sim.policy.models import Policy, load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"

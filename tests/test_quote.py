@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import InputError
-from sim.policy import load_policy
-from sim.quote import parse_firm, quote
+from sim.policy.models import load_policy
+from sim.policy.quote import parse_firm, quote
 
 BINJIANG = load_policy("policies/binjiang.yaml")
 

@@ -2,7 +2,7 @@
 
 The fixture is a tiny output folder written with the storage helpers and schemas: ten
 runs, two years, one pool with a budget shared by two programs, one pool without limit,
-two funders.  Every figure of :mod:`sim.report` is recomputed here the plain way (sort
+two funders.  Every figure of :mod:`sim.report.figures` is recomputed here the plain way (sort
 a Python list, count) and must agree exactly; one budget needed is checked by hand.
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from sim.report import QUANTILES, build_report, pct, summary_long
-from sim.storage import MANIFEST, SCHEMAS, write_json, write_part
+from sim.report.figures import QUANTILES, build_report, pct, summary_long
+from sim.runs.storage import MANIFEST, SCHEMAS, write_json, write_part
 
 RUNS = 10
 YEARS = (2025, 2026)

@@ -13,8 +13,8 @@ import math
 import polars as pl
 import pytest
 
-from sim.scenario import load_scenario
-from sim.sizing import size
+from sim.scenario.schema import load_scenario
+from sim.planning.sizing import size
 from tests import toy
 
 WAN100 = 1_000_000

@@ -9,8 +9,8 @@ from typing import Any
 import polars as pl
 from ruamel.yaml import YAML
 
-from sim.runner import simulate
-from sim.scenario import load_scenario
+from sim.runs.runner import simulate
+from sim.scenario.schema import load_scenario
 
 
 def program(amount: str | None = None, *, pool: str | None = "pool", rate: str | None = None, base: str | None = None,
@@ -86,7 +86,7 @@ def entitled(policy_doc, program_id: str, **values) -> int:
     """Yuan one firm with ``values`` is entitled to under a loaded policy's program."""
     import numpy as np
 
-    from sim.entitlement import entitlement
+    from sim.policy.entitlement import entitlement
 
     attrs = {name: np.array([value]) for name, value in values.items()}
     return int(entitlement(policy_doc, policy_doc.programs[program_id], attrs, 1)[0])

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim.money import wan
-from sim.policy import load_policy, resolve_policy
-from sim.quote import parse_firm
-from sim.quote import quote as make_quote
+from sim.policy.money import wan
+from sim.policy.models import load_policy, resolve_policy
+from sim.policy.quote import parse_firm
+from sim.policy.quote import quote as make_quote
 
 
 def quote(

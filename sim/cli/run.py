@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.money import wan
-from sim.runner import RunResult, simulate
-from sim.scenario import load_scenario
-from sim.storage import scan
+from sim.policy.money import wan
+from sim.runs.runner import RunResult, simulate
+from sim.scenario.schema import load_scenario
+from sim.runs.storage import scan
 
 
 def run(

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim.display import day, gap, interval, percent, short_pool, wan, wan_up
-from sim.report import Report, imprecise, shown_pools
+from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
+from sim.report.figures import Report, imprecise, shown_pools
 
 
 def _table(title: str) -> Table:

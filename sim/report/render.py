@@ -1,9 +1,9 @@
 """The report's files: ``report.html``, ``report.xlsx`` and ``summary.parquet`` in the run's folder.
 
-The same figures (:mod:`sim.report`) in three forms: a page to read (charts and tables,
+The same figures (:mod:`sim.report.figures`) in three forms: a page to read (charts and tables,
 Chinese titles beside every id, one self-contained file), a workbook to compute with
 (one sheet per table, numbers as numbers), and a tidy Parquet table for programs
-(:func:`sim.report.summary_long`).  Each file is written to a temporary name and renamed,
+(:func:`sim.report.figures.summary_long`).  Each file is written to a temporary name and renamed,
 so a reader never opens half a report.
 """
 
@@ -16,10 +16,10 @@ from pathlib import Path
 import polars as pl
 
 from sim import __version__
-from sim.display import day, gap, interval, percent, short_pool, wan, wan_up
-from sim.page import Cell, box, document, esc, image, section, table
-from sim.report import FAN, QUANTILES, Report, imprecise, pct, shown_pools, summary_long
-from sim.workbook import Column, Sheet, write_workbook
+from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
+from sim.report.page import Cell, box, document, esc, image, section, table
+from sim.report.figures import FAN, QUANTILES, Report, imprecise, pct, shown_pools, summary_long
+from sim.report.workbook import Column, Sheet, write_workbook
 
 FILES = ("report.html", "report.xlsx", "summary.parquet")
 MEASURE_LABEL = {"demand": "demand", "granted": "granted", "unmet": "unmet demand"}
@@ -141,7 +141,7 @@ def _risk_section(report: Report) -> str:
 
 
 def _fan_section(report: Report) -> str:
-    from sim import charts  # matplotlib loads only when a page is drawn
+    from sim.report import charts  # matplotlib loads only when a page is drawn
 
     if report.fan is None:
         body = ('<p class="missing">Not available: this run has no <code>awards</code> table (the decision ledger). '
@@ -163,7 +163,7 @@ def _fan_section(report: Report) -> str:
 
 
 def _demand_section(report: Report) -> str:
-    from sim import charts  # matplotlib loads only when a page is drawn
+    from sim.report import charts  # matplotlib loads only when a page is drawn
 
     parts = [f"<p>How each pool's demand in a year varies across runs, with the budget (dashed) and the budget needed "
              f"at {percent(report.risk, 1)} risk (solid; its 95% interval shaded).</p>"]
@@ -178,7 +178,7 @@ def _demand_section(report: Report) -> str:
 
 
 def _dry_section(report: Report) -> str:
-    from sim import charts  # matplotlib loads only when a page is drawn
+    from sim.report import charts  # matplotlib loads only when a page is drawn
 
     single = single_policy(report)
     labels = {p: short_pool(p, single) for p in report.dry_curve["pool"].unique().to_list()}
@@ -189,7 +189,7 @@ def _dry_section(report: Report) -> str:
 
 
 def _funder_chart_section(report: Report) -> str:
-    from sim import charts  # matplotlib loads only when a page is drawn
+    from sim.report import charts  # matplotlib loads only when a page is drawn
 
     png = charts.funders(report.funders)
     body = image(png, "grants by funder per year") if png else '<p class="missing">No funder paid anything in any run.</p>'

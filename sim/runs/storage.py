@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import OutputError
-from sim.model import OUTCOMES, Model
+from sim.scenario.model import OUTCOMES, Model
 
 SCHEMA_VERSION = 1
 TABLES = ("program_years", "pool_years", "funder_years", "awards")

@@ -55,7 +55,7 @@ def _year_axes(n: int, *, height: float = 2.6):
 def fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | None], years: list[int]) -> bytes | None:
     """Cumulative grants through each year of ``pool``: p10–p90 band, median line, budget line.
 
-    ``frame`` is :func:`sim.report.cumulative_grants` (all pools); ``budgets`` maps year to
+    ``frame`` is :func:`sim.report.figures.cumulative_grants` (all pools); ``budgets`` maps year to
     the pool's budget (None: no limit).
     """
     part = frame.filter(pl.col("pool") == pool)
@@ -98,7 +98,7 @@ def demand(frame: pl.DataFrame, pool: str, label: str, risk_rows: pl.DataFrame, 
     """Histogram of ``pool``'s demand per year across runs, budget and budget needed at ``risk`` marked.
 
     ``frame`` is the per-run pool demand (pool, year, run, demand); ``risk_rows`` the
-    pool's rows of :func:`sim.report.pool_risk`.
+    pool's rows of :func:`sim.report.figures.pool_risk`.
     """
     part = frame.filter(pl.col("pool") == pool)
     if part.height == 0 or part["demand"].max() == 0:
@@ -187,7 +187,7 @@ def funders(figures: pl.DataFrame) -> bytes | None:
 def sweep(frame: pl.DataFrame, pool: str, label: str, variants: list[str]) -> bytes:
     """Key figures of one pool across a sweep's variants: P(dry), mean grants, mean unmet demand, per year.
 
-    ``frame`` is :func:`sim.sweep.compare` restricted to nothing (all pools); x is the
+    ``frame`` is :func:`sim.planning.sweep.compare` restricted to nothing (all pools); x is the
     variant, one line per budget year.
     """
     part = frame.filter(pl.col("pool") == pool)

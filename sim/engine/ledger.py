@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sim.model import (COUNT_LIMIT, FIRM_CAP, FULL, PARTIAL, POOL_EMPTY, RANKED_OUT, Model,
+from sim.scenario.model import (COUNT_LIMIT, FIRM_CAP, FULL, PARTIAL, POOL_EMPTY, RANKED_OUT, Model,
                        ProgramSpec)
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from sim.errors import ScenarioError
-from sim.policy import Policy, Program
-from sim.scenario import ProgramBehaviour, Scenario
+from sim.policy.models import Policy, Program
+from sim.scenario.schema import ProgramBehaviour, Scenario
 
 OUTCOMES = ("full", "partial", "pool_empty", "firm_cap", "count_limit", "ranked_out",
             "out_of_window", "stacked", "exposure")

@@ -5,13 +5,13 @@ never in SimPy's scheduling order: budget years open first (pool resets), then
 applications in order of firm and program, then the competitive and pro-rata rounds that
 close that day.  A single process walks this presorted list of events and yields a
 timeout to move the clock between days; the pools decide every grant in
-:mod:`sim.allocation`.
+:mod:`sim.engine.ledger`.
 
 Examples
 --------
->>> from sim.scenario import load_scenario
->>> from sim.model import build
->>> from sim.population import sample
+>>> from sim.scenario.schema import load_scenario
+>>> from sim.scenario.model import build
+>>> from sim.engine.population import sample
 >>> model = build(load_scenario("scenarios/binjiang.yaml"))
 >>> decisions = run(model, sample(model, run=0))
 """
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.allocation import Ledger
-from sim.model import Model
-from sim.population import CANDIDATE, Applications
+from sim.engine.ledger import Ledger
+from sim.scenario.model import Model
+from sim.engine.population import CANDIDATE, Applications
 
 RESET, APPLY, REVIEW = 0, 1, 2
 
@@ -36,7 +36,7 @@ class Decisions:
 
     asked: np.ndarray  # int64 yuan asked of the pool (entitlement less any earlier top-up)
     granted: np.ndarray  # int64 yuan granted
-    outcome: np.ndarray  # int8 outcome code (sim.model.OUTCOMES), SKIPPED if never made
+    outcome: np.ndarray  # int8 outcome code (sim.scenario.model.OUTCOMES), SKIPPED if never made
     day: np.ndarray  # int32 day decided
     balance: np.ndarray  # int64 pool balance after the decision, -1 for a pool with no limit
     exhausted_on: dict[tuple[int, int], int]  # (pool, year) -> day the pool ran dry

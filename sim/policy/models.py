@@ -20,10 +20,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from sim.attributes import VOCABULARY
+from sim.policy.attributes import VOCABULARY
 from sim.errors import PolicyError, Problem
-from sim.loader import Lines, line_of, problems_from, read_yaml
-from sim.money import MoneyError, parse_money, parse_rate
+from sim.policy.loader import Lines, line_of, problems_from, read_yaml
+from sim.policy.money import MoneyError, parse_money, parse_rate
 
 
 def _money(value: Any) -> int:
@@ -74,7 +74,7 @@ class Strict(BaseModel):
 def _attribute(name: str) -> str:
     if name not in VOCABULARY:
         raise ValueError(
-            f"unknown firm attribute {name!r}; use one of the vocabulary (sim/attributes.py), "
+            f"unknown firm attribute {name!r}; use one of the vocabulary (sim/policy/attributes.py), "
             f"e.g. revenue, compute_rental, pue"
         )
     return name
@@ -157,7 +157,7 @@ class Condition(Strict):
 
 
 def _show(attr: str, value: Any) -> str:
-    from sim.money import format_wan
+    from sim.policy.money import format_wan
 
     if VOCABULARY[attr].kind == "money":
         return format_wan(int(value))

@@ -25,10 +25,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim.attributes import VOCABULARY
+from sim.policy.attributes import VOCABULARY
 from sim.errors import InputError, PolicyError, Problem, ScenarioError
-from sim.loader import Lines, line_of, problems_from, read_yaml
-from sim.policy import Policy, coerce_value, implicit_pools, resolve_policy, set_path, validate_policy
+from sim.policy.loader import Lines, line_of, problems_from, read_yaml
+from sim.policy.models import Policy, coerce_value, implicit_pools, resolve_policy, set_path, validate_policy
 
 
 
@@ -159,7 +159,7 @@ class Segment(Strict):
         out = {}
         for name, dist in value.items():
             if name not in VOCABULARY:
-                raise ValueError(f"@{name}: unknown firm attribute {name!r}; see sim/attributes.py for the vocabulary")
+                raise ValueError(f"@{name}: unknown firm attribute {name!r}; see sim/policy/attributes.py for the vocabulary")
             try:
                 out[name] = dist.typed(name)
             except ValueError as exc:

@@ -36,13 +36,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from sim import __version__
-from sim.display import interval, percent, short_paths, short_pool, wan, wan_up
+from sim.report.display import interval, percent, short_paths, short_pool, wan, wan_up
 from sim.errors import InputError, OutputError, SimError
-from sim.page import Cell, box, document, esc, image, section, table
-from sim.report import pool_figures, pool_meta, pool_risk
-from sim.runner import simulate
-from sim.scenario import Scenario
-from sim.storage import MANIFEST, clear, read_manifest, scan
+from sim.report.page import Cell, box, document, esc, image, section, table
+from sim.report.figures import pool_figures, pool_meta, pool_risk
+from sim.runs.runner import simulate
+from sim.scenario.schema import Scenario
+from sim.runs.storage import MANIFEST, clear, read_manifest, scan
 
 FORBIDDEN = ("monte_carlo.",)  # a sweep keeps runs and seed common; use --runs / --seed
 
@@ -270,7 +270,7 @@ def _write(result: SweepResult) -> None:
 
 def html(result: SweepResult) -> str:
     """The comparison page: variants, a chart per pool the sweep moved, the table."""
-    from sim import charts  # matplotlib loads only when a page is drawn
+    from sim.report import charts  # matplotlib loads only when a page is drawn
 
     sc = result.manifest.get("scenario", {})
     single = len({p["policy"] for p in result.manifest.get("programs", [])}) <= 1

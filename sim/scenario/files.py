@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.loader import read_yaml
-from sim.policy import load_policy
+from sim.policy.loader import read_yaml
+from sim.policy.models import load_policy
 
 
 def load_any(path: Path) -> tuple[str, Any]:
     """Load ``path`` as the kind its fields say: a policy has programs, a scenario segments."""
     data, _ = read_yaml(Path(path), InputError)
     if "segments" in data:  # checked first: a scenario may also have a 'programs' section
-        from sim.scenario import load_scenario
+        from sim.scenario.schema import load_scenario
 
         return "scenario", load_scenario(path)
     if "programs" in data:

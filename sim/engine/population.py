@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.attributes import VOCABULARY
-from sim.entitlement import eligible, entitlement
-from sim.model import EXPOSURE, OUT_OF_WINDOW, STACKED, Model, ProgramSpec
-from sim.scenario import Dist, Segment
+from sim.policy.attributes import VOCABULARY
+from sim.policy.entitlement import eligible, entitlement
+from sim.scenario.model import EXPOSURE, OUT_OF_WINDOW, STACKED, Model, ProgramSpec
+from sim.scenario.schema import Dist, Segment
 
 CANDIDATE = 0
 

@@ -9,7 +9,7 @@ round does the same in rank order at its review date; a pro-rata round scales ev
 grant by balance / demand.  Count limits are ranks within a program; one-time awards,
 top-ups and duration limits read the firm's payments in earlier years.
 
-It gives the same tables as :mod:`sim.engine`, to the yuan (tests prove it on generated
+It gives the same tables as :mod:`sim.engine.simpy`, to the yuan (tests prove it on generated
 scenarios).  Shared firm caps and all-or-nothing programs make one grant depend on the
 grants before it in ways a running total does not capture; scenarios using them run on
 the SimPy engine (:func:`supports` says which).
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine import Decisions, new_decisions
-from sim.model import (COUNT_LIMIT, FULL, PARTIAL, POOL_EMPTY, RANKED_OUT, SKIPPED, Model)
-from sim.population import CANDIDATE, Applications
+from sim.engine.simpy import Decisions, new_decisions
+from sim.scenario.model import (COUNT_LIMIT, FULL, PARTIAL, POOL_EMPTY, RANKED_OUT, SKIPPED, Model)
+from sim.engine.population import CANDIDATE, Applications
 
 
 def supports(model: Model) -> str | None:
@@ -48,7 +48,7 @@ class _Tables:
 
 
 def run(model: Model, apps: Applications) -> Decisions:
-    """Decide every application of one run; same result as :func:`sim.engine.run`."""
+    """Decide every application of one run; same result as :func:`sim.engine.simpy.run`."""
     reason = supports(model)
     if reason:
         raise ValueError(reason)

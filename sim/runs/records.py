@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine import Decisions
-from sim.model import DECIDED, EXPOSURE, FULL, OUTCOMES, PARTIAL, SKIPPED, Model
-from sim.population import Applications
+from sim.engine.simpy import Decisions
+from sim.scenario.model import DECIDED, EXPOSURE, FULL, OUTCOMES, PARTIAL, SKIPPED, Model
+from sim.engine.population import Applications
 
 REFUSED = tuple(o for o in DECIDED if o not in (FULL, PARTIAL))
 

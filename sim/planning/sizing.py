@@ -6,7 +6,7 @@ pool runs dry in at most one year out of twenty?".  Sizing answers in three step
 1. run the scenario as it is (``base/``);
 2. for each pool with a budget and each budget year, take the smallest budget ``B`` with
    ``P(demand ≥ B) ≤ risk`` across runs (a first-come pool runs dry exactly when the
-   year's asks reach its budget; see :mod:`sim.report`), with its 95% interval from
+   year's asks reach its budget; see :mod:`sim.report.figures`), with its 95% interval from
    order statistics;
 3. run the scenario again with the same seed and every sized pool's budget replaced by
    its year → amount mapping (``confirm/``), and report the chance of running dry that
@@ -22,7 +22,7 @@ keep their budget.
 
 Examples
 --------
->>> from sim.scenario import load_scenario
+>>> from sim.scenario.schema import load_scenario
 >>> result = size(load_scenario("scenarios/binjiang.yaml"), risk=0.05, runs=200, out="outputs/binjiang-size", force=True)  # doctest: +SKIP
 >>> result.table.select("pool", "year", "budget_needed_yuan", "p_dry_confirmed")  # doctest: +SKIP
 """
@@ -37,10 +37,10 @@ from typing import Callable
 import polars as pl
 
 from sim.errors import OutputError
-from sim.report import pool_meta, pool_risk, pool_runs
-from sim.runner import RunResult, simulate
-from sim.scenario import Scenario
-from sim.storage import MANIFEST, scan
+from sim.report.figures import pool_meta, pool_risk, pool_runs
+from sim.runs.runner import RunResult, simulate
+from sim.scenario.schema import Scenario
+from sim.runs.storage import MANIFEST, scan
 
 COLUMNS = ("pool", "title", "rationing", "period", "year", "budget_yuan", "runs", "p_dry", "p_dry_se",
            "demand_mean", "risk", "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi", "change_yuan",

@@ -5,7 +5,7 @@ Monte Carlo runs, per program, pool and funder and per budget year: the mean and
 50th, 90th, 95th and 99th percentiles of demand (what applications asked) and grants, and
 unmet demand (demand − grants); per pool: how likely it runs dry, when, and what budget
 keeps that chance at or below a target risk.  Every estimate carries its Monte Carlo
-uncertainty (see :mod:`sim.uncertainty`), so a reader sees when more runs are needed.
+uncertainty (see :mod:`sim.report.uncertainty`), so a reader sees when more runs are needed.
 
 The budget needed at a risk ``r``: a first-come pool runs dry exactly when the year's
 cumulative asks reach its budget, so with ``D`` the pool's demand in the year (the sum of
@@ -37,8 +37,8 @@ import numpy as np
 import polars as pl
 
 from sim.errors import OutputError, SimError
-from sim.storage import read_manifest, scan
-from sim.uncertainty import order_statistics, proportion_se, quantile_ranks, wilson
+from sim.runs.storage import read_manifest, scan
+from sim.report.uncertainty import order_statistics, proportion_se, quantile_ranks, wilson
 
 QUANTILES = (0.05, 0.5, 0.9, 0.95, 0.99)
 FAN = (0.1, 0.5, 0.9)
@@ -390,7 +390,7 @@ class Report:
 def build_report(out: str | Path, *, risk: float = 0.05) -> Report:
     """Read a complete run's outputs and compute every figure of the report.
 
-    Raises :class:`OutputError` when ``out`` is not a complete run (see :func:`sim.storage.scan`).
+    Raises :class:`OutputError` when ``out`` is not a complete run (see :func:`sim.runs.storage.scan`).
     """
     _check_risk(risk)
     out = Path(out)

@@ -16,8 +16,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from sim.attributes import VOCABULARY
-from sim.policy import Benefit, Condition, Policy, Program
+from sim.policy.attributes import VOCABULARY
+from sim.policy.models import Benefit, Condition, Policy, Program
 
 Attrs = Mapping[str, np.ndarray]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from sim.money import wan
+from sim.policy.money import wan
 
 __all__ = ["wan", "wan_up", "gap", "percent", "interval", "day", "short_pool", "short_paths", "relative_halfwidth"]
 
