@@ -27,8 +27,9 @@ from collections import defaultdict
 import numpy as np
 import simpy
 
+from sim.engine.outcomes import CANDIDATE
+from sim.engine.population import Applications, _firms
 from sim.scenario.model import Model
-from sim.engine.population import CANDIDATE, Applications, _firms
 
 
 class Pools:

@@ -49,17 +49,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import baseline  # noqa: E402
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-import baseline  # noqa: E402
-from sim.engine import simpy as simpy_engine  # noqa: E402
 from sim.engine import fast  # noqa: E402
-from sim.scenario.model import build  # noqa: E402
+from sim.engine import simpy as simpy_engine  # noqa: E402
 from sim.engine.population import sample  # noqa: E402
 from sim.runs.records import collect  # noqa: E402
 from sim.runs.runner import simulate  # noqa: E402
+from sim.scenario.model import build  # noqa: E402
 from sim.scenario.schema import load_scenario  # noqa: E402
 
 SCENARIOS = {"first_come": "benchmarks/first_come.yaml", "binjiang": "scenarios/binjiang.yaml"}

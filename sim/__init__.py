@@ -19,10 +19,10 @@ import importlib
 __version__ = "0.1.0"
 
 _API = {
-    "load_policy": "sim.policy.models",
+    "load_policy": "sim.policy.load",
     "parse_firm": "sim.policy.quote",
     "quote": "sim.policy.quote",
-    "load_scenario": "sim.scenario.schema",
+    "load_scenario": "sim.scenario.load",
     "simulate": "sim.runs.runner",
     "RunResult": "sim.runs.runner",
     "scan": "sim.runs.storage",

@@ -15,11 +15,12 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.scenario.model import DECIDED, build
+from sim.engine.outcomes import DECIDED
 from sim.engine.population import sample
 from sim.engine.simpy import run as run_engine
 from sim.runs.records import funder_split
-from sim.scenario.schema import load_scenario
+from sim.scenario.load import load_scenario
+from sim.scenario.model import build
 from tests import toy
 
 RATIONING = st.sampled_from(["first_come", "competitive", "pro_rata"])

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from sim.runs.runner import simulate
-from sim.scenario.schema import load_scenario
+from sim.scenario.load import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("program_years", "pool_years", "funder_years")

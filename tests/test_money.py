@@ -5,7 +5,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.errors import MoneyError
-from sim.policy.money import MAX_YUAN, format_rate, format_wan, parse_money, parse_rate, wan
+from sim.policy.money import (
+    MAX_YUAN,
+    format_rate,
+    format_wan,
+    parse_money,
+    parse_rate,
+    wan,
+)
 
 CASES = [
     ("1亿", 100_000_000),

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from sim.policy.entitlement import entitlement
-from sim.policy.models import load_policy
+from sim.policy.load import load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = load_policy(ROOT / "policies" / "baoding.yaml")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.policy.models import load_policy
+from sim.policy.load import load_policy
 from tests import toy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.policy.entitlement import entitlement
 from sim.errors import PolicyError
-from sim.policy.models import load_policy, validate_policy
+from sim.policy.entitlement import entitlement
+from sim.policy.load import load_policy, validate_policy
 
 HERE = Path(__file__).parent
 INVALID = HERE / "invalid" / "policy"

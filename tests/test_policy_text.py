@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from sim.policy.attributes import VOCABULARY
-from sim.policy.models import Policy, load_policy
+from sim.policy.load import load_policy
+from sim.policy.models import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"

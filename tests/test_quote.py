@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import InputError
-from sim.policy.models import load_policy
+from sim.policy.load import load_policy
 from sim.policy.quote import parse_firm, quote
 
 BINJIANG = load_policy("policies/binjiang.yaml")

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sim.scenario.model import build
 from sim.runs.runner import simulate
-from sim.scenario.schema import load_scenario
+from sim.scenario.load import load_scenario
+from sim.scenario.model import build
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))

@@ -13,8 +13,8 @@ import math
 import polars as pl
 import pytest
 
-from sim.scenario.schema import load_scenario
 from sim.planning.sizing import size
+from sim.scenario.load import load_scenario
 from tests import toy
 
 WAN100 = 1_000_000

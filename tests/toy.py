@@ -10,7 +10,7 @@ import polars as pl
 from ruamel.yaml import YAML
 
 from sim.runs.runner import simulate
-from sim.scenario.schema import load_scenario
+from sim.scenario.load import load_scenario
 
 
 def program(amount: str | None = None, *, pool: str | None = "pool", rate: str | None = None, base: str | None = None,

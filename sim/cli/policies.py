@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.errors import PolicyError
+from sim.policy.load import POLICY_DIR, load_policy, resolve_policy
+from sim.policy.models import Policy, Program
 from sim.policy.money import format_rate, wan
-from sim.policy.models import POLICY_DIR, Policy, Program, load_policy, resolve_policy
 
 
 def policies(

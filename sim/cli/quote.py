@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sim.policy.load import load_policy, resolve_policy
 from sim.policy.money import wan
-from sim.policy.models import load_policy, resolve_policy
 from sim.policy.quote import parse_firm
 from sim.policy.quote import quote as make_quote
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from sim.report.render import write_report
 from sim.report.figures import build_report
+from sim.report.render import write_report
 from sim.report.terminal import print_report
 
 RISK_HELP = "Target chance of a pool running dry in a year, for the budget needed (0 < risk < 1)."

@@ -8,13 +8,20 @@ from typing import Annotated, Optional
 import polars as pl
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sim.policy.money import wan
 from sim.runs.runner import RunResult, simulate
-from sim.scenario.schema import load_scenario
 from sim.runs.storage import scan
+from sim.scenario.load import load_scenario
 
 
 def run(

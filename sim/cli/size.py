@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.progress import stages
-from sim.report.display import gap, interval, percent, short_pool, wan, wan_up
 from sim.errors import SimError
-from sim.scenario.schema import load_scenario
 from sim.planning.sizing import Sizing
 from sim.planning.sizing import size as run_sizing
+from sim.report.display import gap, interval, percent, short_pool, wan, wan_up
+from sim.scenario.load import load_scenario
 
 
 def size(

@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.progress import stages
-from sim.report.display import percent, short_paths, short_pool, wan, wan_up
 from sim.errors import SimError
-from sim.scenario.schema import load_scenario
 from sim.planning.sweep import SweepResult, parse_axis
 from sim.planning.sweep import sweep as run_sweep
+from sim.report.display import percent, short_paths, short_pool, wan, wan_up
+from sim.scenario.load import load_scenario
 
 SET_HELP = ("PATH=V1,V2,…: a dotted scenario path and its values, each read as YAML (0.5 a number, 5000万 an amount); "
             "repeat for a grid. Values with commas go in {…}, […] or quotes.")

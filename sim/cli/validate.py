@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from sim.errors import InputError
-from sim.scenario.files import load_any
+from sim.scenario.load import load_any
 
 
 def validate(files: Annotated[list[Path], typer.Argument(help="Policy or scenario YAML files.")]) -> None:

@@ -19,9 +19,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engine.outcomes import (
+    CANDIDATE,
+    COUNT_LIMIT,
+    FULL,
+    PARTIAL,
+    POOL_EMPTY,
+    RANKED_OUT,
+    SKIPPED,
+)
+from sim.engine.population import Applications
 from sim.engine.simpy import Decisions, new_decisions
-from sim.scenario.model import (COUNT_LIMIT, FULL, PARTIAL, POOL_EMPTY, RANKED_OUT, SKIPPED, Model)
-from sim.engine.population import CANDIDATE, Applications
+from sim.scenario.model import Model
 
 
 def supports(model: Model) -> str | None:

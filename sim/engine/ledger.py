@@ -16,8 +16,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sim.scenario.model import (COUNT_LIMIT, FIRM_CAP, FULL, PARTIAL, POOL_EMPTY, RANKED_OUT, Model,
-                       ProgramSpec)
+from sim.engine.outcomes import (
+    COUNT_LIMIT,
+    FIRM_CAP,
+    FULL,
+    PARTIAL,
+    POOL_EMPTY,
+    RANKED_OUT,
+)
+from sim.scenario.model import Model, ProgramSpec
 
 
 class Ledger:

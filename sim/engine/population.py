@@ -18,12 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engine.outcomes import CANDIDATE, EXPOSURE, OUT_OF_WINDOW, STACKED
 from sim.policy.attributes import VOCABULARY
 from sim.policy.entitlement import eligible, entitlement
-from sim.scenario.model import EXPOSURE, OUT_OF_WINDOW, STACKED, Model, ProgramSpec
+from sim.scenario.model import Model, ProgramSpec
 from sim.scenario.schema import Dist, Segment
-
-CANDIDATE = 0
 
 
 def stream(seed: int, run: int, name: str) -> np.random.Generator:

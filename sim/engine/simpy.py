@@ -9,7 +9,7 @@ timeout to move the clock between days; the pools decide every grant in
 
 Examples
 --------
->>> from sim.scenario.schema import load_scenario
+>>> from sim.scenario.load import load_scenario
 >>> from sim.scenario.model import build
 >>> from sim.engine.population import sample
 >>> model = build(load_scenario("scenarios/binjiang.yaml"))
@@ -24,8 +24,9 @@ import numpy as np
 import simpy
 
 from sim.engine.ledger import Ledger
+from sim.engine.outcomes import CANDIDATE
+from sim.engine.population import Applications
 from sim.scenario.model import Model
-from sim.engine.population import CANDIDATE, Applications
 
 RESET, APPLY, REVIEW = 0, 1, 2
 

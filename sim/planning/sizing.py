@@ -22,7 +22,7 @@ keep their budget.
 
 Examples
 --------
->>> from sim.scenario.schema import load_scenario
+>>> from sim.scenario.load import load_scenario
 >>> result = size(load_scenario("scenarios/binjiang.yaml"), risk=0.05, runs=200, out="outputs/binjiang-size", force=True)  # doctest: +SKIP
 >>> result.table.select("pool", "year", "budget_needed_yuan", "p_dry_confirmed")  # doctest: +SKIP
 """
@@ -39,8 +39,8 @@ import polars as pl
 from sim.errors import OutputError
 from sim.report.figures import pool_meta, pool_risk, pool_runs
 from sim.runs.runner import RunResult, simulate
-from sim.scenario.schema import Scenario
 from sim.runs.storage import MANIFEST, scan
+from sim.scenario.schema import Scenario
 
 COLUMNS = ("pool", "title", "rationing", "period", "year", "budget_yuan", "runs", "p_dry", "p_dry_se",
            "demand_mean", "risk", "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi", "change_yuan",

@@ -36,13 +36,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from sim import __version__
-from sim.report.display import interval, percent, short_paths, short_pool, wan, wan_up
 from sim.errors import InputError, OutputError, SimError
-from sim.report.page import Cell, box, document, esc, image, section, table
+from sim.report.display import interval, percent, short_paths, short_pool, wan, wan_up
 from sim.report.figures import pool_figures, pool_meta, pool_risk
+from sim.report.page import Cell, box, document, esc, image, section, table
 from sim.runs.runner import simulate
-from sim.scenario.schema import Scenario
 from sim.runs.storage import MANIFEST, clear, read_manifest, scan
+from sim.scenario.schema import Scenario
 
 FORBIDDEN = ("monte_carlo.",)  # a sweep keeps runs and seed common; use --runs / --seed
 

@@ -18,7 +18,9 @@ Kinds:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from sim.policy.money import parse_money
 
 Kind = Literal["money", "share", "number", "count", "flag", "category"]
 
@@ -125,3 +127,36 @@ def lookup(name: str) -> Attribute:
         return VOCABULARY[name]
     except KeyError:
         raise KeyError(f"unknown firm attribute {name!r}; known: {', '.join(sorted(VOCABULARY))}") from None
+
+
+def coerce_value(attr: str, value: Any) -> Any:
+    """Turn a raw value into the attribute's type: yuan for money, bool for flags, …"""
+    spec = VOCABULARY[attr]
+    if spec.kind == "money":
+        return parse_money(value, attr)
+    if spec.kind == "flag":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "y", "是"}:
+            return True
+        if text in {"0", "false", "no", "n", "否"}:
+            return False
+        raise ValueError(f"{attr} is a yes/no attribute; got {value!r}, expected true or false")
+    if spec.kind == "category":
+        if str(value) not in spec.values:
+            raise ValueError(f"{attr} must be one of {', '.join(spec.values)}; got {value!r}")
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{attr} must be a number ({spec.unit}); got {value!r}") from None
+    if isinstance(value, bool) or number != number:
+        raise ValueError(f"{attr} must be a number ({spec.unit}); got {value!r}")
+    if number < 0:
+        raise ValueError(f"{attr} must be 0 or more; got {value!r}")
+    if spec.kind == "share" and number > 1:
+        raise ValueError(f"{attr} is a share between 0 and 1; got {value!r}")
+    if spec.kind == "count" and not number.is_integer():
+        raise ValueError(f"{attr} is a count; got {value!r}")
+    return number

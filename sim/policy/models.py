@@ -7,22 +7,19 @@ how an oversubscribed pool is rationed) is left blank or carries a labelled defa
 a scenario overrides.
 
 The models here are frozen: the engine and the quote read them, nothing changes them.
-What-if questions are answered by loading a policy again with overrides.
+What-if questions are answered by loading a policy again with overrides
+(:mod:`sim.policy.overrides`); :mod:`sim.policy.load` reads and checks the files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from fractions import Fraction
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from sim.policy.attributes import VOCABULARY
-from sim.errors import PolicyError, Problem
-from sim.policy.loader import Lines, line_of, problems_from, read_yaml
+from sim.policy.attributes import VOCABULARY, coerce_value
 from sim.policy.money import MoneyError, parse_money, parse_rate
 
 
@@ -81,39 +78,6 @@ def _attribute(name: str) -> str:
 
 
 Attr = Annotated[str, BeforeValidator(_attribute)]
-
-
-def coerce_value(attr: str, value: Any) -> Any:
-    """Turn a raw value into the attribute's type: yuan for money, bool for flags, …"""
-    spec = VOCABULARY[attr]
-    if spec.kind == "money":
-        return parse_money(value, attr)
-    if spec.kind == "flag":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"1", "true", "yes", "y", "是"}:
-            return True
-        if text in {"0", "false", "no", "n", "否"}:
-            return False
-        raise ValueError(f"{attr} is a yes/no attribute; got {value!r}, expected true or false")
-    if spec.kind == "category":
-        if str(value) not in spec.values:
-            raise ValueError(f"{attr} must be one of {', '.join(spec.values)}; got {value!r}")
-        return str(value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{attr} must be a number ({spec.unit}); got {value!r}") from None
-    if isinstance(value, bool) or number != number:
-        raise ValueError(f"{attr} must be a number ({spec.unit}); got {value!r}")
-    if number < 0:
-        raise ValueError(f"{attr} must be 0 or more; got {value!r}")
-    if spec.kind == "share" and number > 1:
-        raise ValueError(f"{attr} is a share between 0 and 1; got {value!r}")
-    if spec.kind == "count" and not number.is_integer():
-        raise ValueError(f"{attr} is a count; got {value!r}")
-    return number
 
 
 class Condition(Strict):
@@ -479,8 +443,6 @@ class Policy(Strict):
         return {k: p for k, p in self.programs.items() if p.enabled}
 
 
-# ---------------------------------------------------------------- loading
-
 
 def implicit_pools(data: Any) -> Any:
     """A program the text gives no pool draws on an unlimited pool of its own, named after it.
@@ -502,104 +464,3 @@ def implicit_pools(data: Any) -> Any:
                 "implicit": True,
             }
     return {**data, "pools": pools}
-
-
-def load_policy(path: str | Path, overrides: dict[str, Any] | None = None) -> Policy:
-    """Load and validate a policy file, optionally with dotted-path overrides applied first.
-
-    Raises :class:`PolicyError` listing every problem with file, line and field.
-
-    Examples
-    --------
-    >>> p = load_policy("policies/binjiang.yaml", {"pools.compute_vouchers.budget": "5000万"})
-    >>> p.pools["compute_vouchers"].budget
-    50000000
-    """
-    path = Path(path)
-    data, lines = read_yaml(path, PolicyError)
-    for dotted_path, value in (overrides or {}).items():
-        set_path(data, dotted_path, value, PolicyError, str(path))
-    return validate_policy(data, str(path), lines)
-
-
-def validate_policy(data: dict, file: str, lines: Lines | None = None) -> Policy:
-    lines = lines or {}
-    try:
-        policy = Policy.model_validate(data)
-    except ValidationError as exc:
-        raise PolicyError(problems_from(exc, file, lines)) from None
-    problems = reference_problems(policy, file, lines)
-    stem = Path(file).stem
-    if stem != policy.id and Path(file).parent.name == POLICY_DIR.name:  # ids find files in policies/
-        problems.append(Problem(file, "id", f"is {policy.id!r} but the file is named {stem}.yaml; they must match", lines.get(("id",))))
-    if problems:
-        raise PolicyError(problems)
-    return policy
-
-
-def reference_problems(policy: Policy, file: str, lines: Lines) -> list[Problem]:
-    """Names that point nowhere: a program's pool, programs named by stacking rules and caps."""
-    out = []
-    for pid, prog in policy.programs.items():
-        if prog.pool is not None and prog.pool not in policy.pools:
-            loc = ("programs", pid, "pool")
-            out.append(Problem(file, ".".join(loc), f"names pool {prog.pool!r}, which is not among pools ({', '.join(p for p, v in policy.pools.items() if not v.implicit)})", lines.get(loc)))
-    for where, rules in (("stacking", policy.stacking), ("firm_caps", policy.firm_caps)):
-        for i, rule in enumerate(rules):
-            for j, name in enumerate(rule.programs):
-                if name not in policy.programs:
-                    loc = (where, i, "programs", j)
-                    out.append(Problem(file, f"{where}.{i}.programs", f"names unknown program {name!r}; programs are {', '.join(policy.programs)}", line_of(lines, loc)))
-    return out
-
-
-_SEGMENT = re.compile(r"^[^.]+$")
-
-
-def set_path(data: dict, dotted_path: str, value: Any, error: type, file: str) -> None:
-    """Set ``a.b.c`` in nested dicts; every part but the last must already exist.
-
-    A key that itself holds dots (``take_up: {binjiang.compute_voucher: …}``) is matched
-    whole: ``segments.0.take_up.binjiang.compute_voucher.p`` reaches its ``p``.
-    """
-    parts = dotted_path.split(".")
-    node: Any = data
-    i = 0
-    while i < len(parts) - 1:
-        part = parts[i]
-        if isinstance(node, dict) and part not in node:
-            joined = next((j for j in range(len(parts), i + 1, -1) if ".".join(parts[i:j]) in node), None)
-            if joined == len(parts):
-                node[".".join(parts[i:])] = value
-                return
-            if joined is not None:
-                node, i = node[".".join(parts[i:joined])], joined
-                continue
-        key: Any = int(part) if isinstance(node, list) and part.isdigit() else part
-        try:
-            node = node[key]
-        except (KeyError, IndexError, TypeError):
-            known = ", ".join(map(str, node)) if isinstance(node, dict) else ""
-            raise error.one(file, dotted_path, f"no field {'.'.join(parts[: i + 1])!r} to override" + (f"; known here: {known}" if known else "")) from None
-        i += 1
-    if not isinstance(node, dict):
-        raise error.one(file, dotted_path, "can only override a field of a mapping")
-    node[parts[-1]] = value
-
-
-POLICY_DIR = Path("policies")
-
-
-def resolve_policy(name_or_path: str | Path, base: Path | None = None) -> Path:
-    """A policy given as a file path, or as an id looked up in ``policies/``."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if base is not None and not path.is_absolute() and not path.exists():
-            path = base / path
-        return path
-    for folder in filter(None, [base and base / POLICY_DIR, base, POLICY_DIR]):
-        candidate = Path(folder) / f"{name_or_path}.yaml"
-        if candidate.exists():
-            return candidate
-    known = ", ".join(sorted(p.stem for p in POLICY_DIR.glob("*.yaml"))) or "none found in ./policies"
-    raise PolicyError.one(str(name_or_path), "", f"no such policy file or id; known ids: {known}")

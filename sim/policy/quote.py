@@ -8,7 +8,7 @@ number the firm did not give is listed as needing it, not guessed.
 
 Examples
 --------
->>> from sim.policy.models import load_policy
+>>> from sim.policy.load import load_policy
 >>> q = quote(load_policy("policies/binjiang.yaml"),
 ...           parse_firm(["compute_rental=1000万", "domestic_compute_share=1"]))
 >>> [e.entitled_yuan for e in q.eligible if e.program == "compute_voucher"]
@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from sim.policy.attributes import VOCABULARY
-from sim.policy.entitlement import condition_mask, entitlement, raw_amount
 from sim.errors import InputError, Problem
-from sim.policy.models import Condition, Policy, Program, coerce_value
+from sim.policy.attributes import VOCABULARY, coerce_value
+from sim.policy.entitlement import condition_mask, entitlement, raw_amount
+from sim.policy.models import Condition, Policy, Program
 
 SELECTION_NOTE = {
     "recognition": "if recognised (经认定/入选)",

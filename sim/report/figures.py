@@ -37,8 +37,13 @@ import numpy as np
 import polars as pl
 
 from sim.errors import OutputError, SimError
+from sim.report.uncertainty import (
+    order_statistics,
+    proportion_se,
+    quantile_ranks,
+    wilson,
+)
 from sim.runs.storage import read_manifest, scan
-from sim.report.uncertainty import order_statistics, proportion_se, quantile_ranks, wilson
 
 QUANTILES = (0.05, 0.5, 0.9, 0.95, 0.99)
 FAN = (0.1, 0.5, 0.9)

@@ -17,8 +17,16 @@ import polars as pl
 
 from sim import __version__
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
+from sim.report.figures import (
+    FAN,
+    QUANTILES,
+    Report,
+    imprecise,
+    pct,
+    shown_pools,
+    summary_long,
+)
 from sim.report.page import Cell, box, document, esc, image, section, table
-from sim.report.figures import FAN, QUANTILES, Report, imprecise, pct, shown_pools, summary_long
 from sim.report.workbook import Column, Sheet, write_workbook
 
 FILES = ("report.html", "report.xlsx", "summary.parquet")

@@ -8,7 +8,7 @@ what makes an interrupted run resumable and memory flat in the number of runs.
 
 Examples
 --------
->>> from sim.scenario.schema import load_scenario
+>>> from sim.scenario.load import load_scenario
 >>> result = simulate(load_scenario("scenarios/binjiang.yaml"), runs=20, out="outputs/demo", force=True)
 >>> result.frame("pool_years").head()  # doctest: +SKIP
 """
@@ -28,15 +28,25 @@ import polars as pl
 
 from sim import __version__
 from sim.engine import fast
-from sim.runs import executors
+from sim.engine.population import sample
 from sim.engine.simpy import run as run_simpy
 from sim.errors import OutputError
-from sim.scenario.model import Model, build
-from sim.engine.population import sample
+from sim.runs import executors
 from sim.runs.records import collect
-from sim.scenario.schema import Scenario, file_digest
-from sim.runs.storage import (MANIFEST, SCHEMA_VERSION, clear, drop_stale_parts, read_manifest, scan,
-                         to_arrow, write_json, write_part)
+from sim.runs.storage import (
+    MANIFEST,
+    SCHEMA_VERSION,
+    clear,
+    drop_stale_parts,
+    read_manifest,
+    scan,
+    to_arrow,
+    write_json,
+    write_part,
+)
+from sim.scenario.load import file_digest
+from sim.scenario.model import Model, build
+from sim.scenario.schema import Scenario
 
 Engine = Literal["auto", "simpy", "fast"]
 ENGINES: dict[str, Callable] = {"simpy": run_simpy, "fast": fast.run}

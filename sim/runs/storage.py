@@ -22,8 +22,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.engine.outcomes import OUTCOMES
 from sim.errors import OutputError
-from sim.scenario.model import OUTCOMES, Model
+from sim.scenario.model import Model
 
 SCHEMA_VERSION = 1
 TABLES = ("program_years", "pool_years", "funder_years", "awards")

@@ -17,12 +17,6 @@ from sim.errors import ScenarioError
 from sim.policy.models import Policy, Program
 from sim.scenario.schema import ProgramBehaviour, Scenario
 
-OUTCOMES = ("full", "partial", "pool_empty", "firm_cap", "count_limit", "ranked_out",
-            "out_of_window", "stacked", "exposure")
-FULL, PARTIAL, POOL_EMPTY, FIRM_CAP, COUNT_LIMIT, RANKED_OUT, OUT_OF_WINDOW, STACKED, EXPOSURE = range(9)
-SKIPPED = -1  # the firm did not apply after all (one-time award already paid, years used up)
-DECIDED = (FULL, PARTIAL, POOL_EMPTY, FIRM_CAP, COUNT_LIMIT, RANKED_OUT)
-
 
 @dataclass(frozen=True)
 class ProgramSpec:
