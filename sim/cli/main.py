@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from sim.cli import policies, quote, report, run, size, sweep, validate
+from sim.cli import fit, policies, quote, report, run, size, sweep, validate
 from sim.errors import SimError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.command("quote")(quote.quote)
 app.command("report")(report.report)
 app.command("size")(size.size)
 app.command("sweep")(sweep.sweep)
+app.command("fit")(fit.fit_command)
 
 
 def main(argv: list[str] | None = None) -> int:
