@@ -1,4 +1,4 @@
-"""Anhui (003_e0d33677190591d6.txt): entitlements computed by hand from the text.
+"""Anhui (policies/sources/003_e0d33677190591d6.txt): entitlements computed by hand from the text.
 
 Each expected amount is worked out from the clause it cites, in integer yuan, and
 compared with what the library computes from policies/anhui.yaml.  皖北 projects get
@@ -119,7 +119,7 @@ def test_policy_validates_with_expected_programs() -> None:
         "standard_national",  # 14﹒
     }
     for pid, prog in POLICY.programs.items():
-        assert prog.source == "003_e0d33677190591d6.txt"
+        assert prog.source == "sources/003_e0d33677190591d6.txt"
         assert "﹒" in prog.clause, pid
         if prog.selection == "case_by_case":
             assert prog.benefit.kind == "none", pid

@@ -1,4 +1,4 @@
-"""Baoding (002_7a22db738e6b7f78.txt): entitlements computed by hand from the text.
+"""Baoding (policies/sources/002_7a22db738e6b7f78.txt): entitlements computed by hand from the text.
 
 Each expected amount is worked out from the clause it cites, in integer yuan, and
 compared with what the library computes from policies/baoding.yaml.
@@ -124,7 +124,7 @@ def test_policy_validates_with_expected_programs() -> None:
         "event_hosting",  # 15.
     }
     for pid, prog in POLICY.programs.items():
-        assert prog.source == "002_7a22db738e6b7f78.txt"
+        assert prog.source == "sources/002_7a22db738e6b7f78.txt"
         if prog.selection == "case_by_case":
             assert prog.benefit.kind == "none", pid
     assert {p for p, prog in POLICY.programs.items() if prog.selection == "case_by_case"} == {

@@ -216,7 +216,7 @@ def test_policy_validates_and_lists_every_program() -> None:
         "talent_compute",  # 第十四條
     ]
     for prog in POLICY.programs.values():
-        assert prog.source == "001_5932aea5e37f39d4.txt"
+        assert prog.source == "sources/001_5932aea5e37f39d4.txt"
     case_by_case = {pid for pid, p in POLICY.programs.items() if p.selection == "case_by_case"}
     assert case_by_case == {"industrial_project_major", "large_model_major"}
 

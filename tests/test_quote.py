@@ -1,4 +1,4 @@
-"""`sim quote`: Binjiang's entitlements, computed by hand from the text (004_ef3e153d4278fd14.txt)."""
+"""`sim quote`: Binjiang's entitlements, computed by hand from the text (policies/sources/004_ef3e153d4278fd14.txt)."""
 
 from __future__ import annotations
 

@@ -412,7 +412,11 @@ class Program(Strict):
 
 
 class Policy(Strict):
-    """One source document: its window, pools, programs and the rules between them."""
+    """One source document: its window, pools, programs and the rules between them.
+
+    ``source`` (and each program's) names the document's text relative to the policy file,
+    e.g. ``sources/004_ef3e153d4278fd14.txt`` (:mod:`sim.policy.sources` reads it).
+    """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
