@@ -85,3 +85,21 @@ def test_console_script_exit_code():
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "invalid YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_policies_shows_one_program_in_its_clause(cli):
+    result = cli("policies", "binjiang", "compute_voucher")
+    assert result.code == 0, result.err
+    assert "policies/sources/004_ef3e153d4278fd14.txt" in result.out
+    assert "（六）降低算力使用成本。每年安排最高1亿元" in result.out.replace("\n", "")  # the paragraph, not only the quote
+    data = json.loads(cli("policies", "binjiang", "compute_voucher", "--json").out)
+    assert data["source_text"]["before"].startswith("（六）降低算力使用成本。")
+    assert data["source_text"]["quote"].endswith("给予单家企业最高2000万元补助")
+    assert data["source_text"]["after"] == "。（责任单位：区经信局）"
+    assert data["eligibility"] == ["compute_partner_list = True", "rental_contract_filed = True"]
+
+
+def test_policies_names_an_unknown_program(cli):
+    result = cli("policies", "binjiang", "nope")
+    assert result.code == 2
+    assert "has no program 'nope'; its programs are key_tech_rd" in result.err

@@ -1,4 +1,9 @@
-"""`sim policies [POLICY]`: the programs of one or all policies, with their clauses."""
+"""`sim policies [POLICY [PROGRAM]]`: the programs of one or all policies, with their clauses.
+
+Given a program, it shows everything the policy file says about it (rule, conditions,
+cap, pool, the rules between programs that name it) and the paragraph of the source text
+that holds its quote, so a reader checks a number against the sentence it comes from.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,30 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sim.errors import PolicyError
 from sim.policy.load import POLICY_DIR, load_policy, resolve_policy
 from sim.policy.models import Policy, Program
 from sim.policy.money import format_rate, wan
+from sim.policy.sources import read_source, source_path
 
 
 def policies(
     policy: Annotated[Optional[str], typer.Argument(help="Policy file or id; all of ./policies when omitted.")] = None,
+    program: Annotated[Optional[str], typer.Argument(help="A program id of that policy: show it with its clause's text.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List programs: id, clause, title, pool, cap and allocation rule.
+    """List programs: id, clause, title, pool, cap and allocation rule; or one program with its text.
 
     Example: sim policies binjiang
+
+    One program, with the paragraph of the source text its quote stands in:
+    sim policies binjiang compute_voucher
     """
+    if program is not None:
+        show_program(resolve_policy(policy), program, as_json)
+        return
     paths = [resolve_policy(policy)] if policy else sorted(POLICY_DIR.glob("*.yaml"))
     if not paths:
         raise PolicyError.one(str(POLICY_DIR), "", "no policy files found; run from the project folder or name a file")
@@ -83,3 +97,69 @@ def program_row(policy: Policy, pid: str, program: Program) -> dict[str, Any]:
         "allocation_basis": pool.rationing_basis,
         "enabled": program.enabled,
     }
+
+
+def show_program(path, pid: str, as_json: bool) -> None:
+    pol = load_policy(path)
+    if pid not in pol.programs:
+        raise PolicyError.one(str(path), "programs", f"has no program {pid!r}; its programs are {', '.join(pol.programs)}")
+    detail = program_detail(path, pol, pid)
+    if as_json:
+        print(json.dumps(detail, ensure_ascii=False, indent=2))
+        return
+    console = Console(highlight=False)
+    prog = pol.programs[pid]
+    console.print(f"[bold]{pol.id}.{pid}[/bold]  {prog.clause} {prog.title}")
+    cap = f"{wan(detail['cap_yuan'], 0)}万 a {detail['cap_period']}" if detail["cap_yuan"] is not None else "—"
+    budget = f"{wan(detail['pool_budget_yuan'], 0)}万 a {detail['pool_period']}" if detail["pool_budget_yuan"] is not None else "no limit"
+    for label, value in [
+        ("rule", detail["rule"]), ("conditions", "; ".join(detail["eligibility"]) or "—"),
+        ("selection", detail["selection"]), ("instrument", detail["instrument"]), ("cap", cap),
+        ("pool", f"{detail['pool']} ({budget}, {detail['allocation']}, {detail['allocation_basis']})"),
+        ("enabled", "yes" if detail["enabled"] else "no (a scenario may switch it on)"),
+    ]:
+        console.print(f"  {label:<11}{value}", markup=False)
+    if detail["note"]:
+        console.print(f"  {'note':<11}{detail['note']}", markup=False)
+    for rule in detail["rules"]:
+        console.print(f"  {rule['kind']:<11}{rule['clause']} {rule['quote']}", markup=False)
+        if rule["note"]:
+            console.print(f"  {'':<11}{rule['note']}", markup=False)
+    console.print(f"\n{detail['source_file']}:", markup=False)
+    text = detail["source_text"]
+    if text is None:
+        console.print(f"  the quote is not in the text: {prog.quote}", markup=False)
+    else:
+        line = Text(text["before"])
+        line.append(text["quote"], style="bold underline")
+        line.append(text["after"])
+        console.print(line)
+
+
+def program_detail(path, policy: Policy, pid: str) -> dict[str, Any]:
+    """Everything the policy says about one program, and its quote's paragraph in the source."""
+    prog = policy.programs[pid]
+    passage = read_source(path, prog.source).passage(prog.quote)
+    return {
+        **program_row(policy, pid, prog),
+        "eligibility": [c.describe() for c in prog.eligibility],
+        "quote": prog.quote,
+        "note": prog.note,
+        "rules": rules_naming(policy, pid),
+        "source_file": str(source_path(path, prog.source)),
+        "source_text": dict(zip(("before", "quote", "after"), passage)) if passage else None,
+    }
+
+
+def rules_naming(policy: Policy, pid: str) -> list[dict[str, Any]]:
+    """The stacking rules, firm caps and uplifts of the policy that reach the program."""
+    out = []
+    for rule in policy.stacking:
+        if pid in rule.programs or (not rule.programs and rule.rule == "stackable"):
+            out.append({"kind": rule.rule, "clause": rule.clause, "quote": rule.quote, "note": rule.note})
+    for cap in policy.firm_caps:
+        if pid in cap.programs:
+            out.append({"kind": "firm_cap", "clause": cap.clause, "quote": cap.quote, "note": cap.note})
+    for up in policy.uplifts:
+        out.append({"kind": "uplift", "clause": up.clause, "quote": up.quote, "note": up.note})
+    return out
