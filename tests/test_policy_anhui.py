@@ -37,7 +37,7 @@ WB = {"wanbei": True}
 
 def amount(pid: str, firm: dict) -> int:
     attrs = {name: np.array([value]) for name, value in {**BASE, **firm}.items()}
-    return int(entitlement(POLICY, POLICY.programs[pid], attrs, 1)[0])
+    return int(entitlement(POLICY, pid, attrs, 1)[0])
 
 
 CASES = [

@@ -41,7 +41,7 @@ def attrs_of(firm: dict) -> dict[str, np.ndarray]:
 
 
 def amount(pid: str, firm: dict) -> int:
-    return int(entitlement(POLICY, POLICY.programs[pid], attrs_of(firm), 1)[0])
+    return int(entitlement(POLICY, pid, attrs_of(firm), 1)[0])
 
 
 CASES = [

@@ -70,6 +70,8 @@ VOCABULARY: dict[str, Attribute] = {
         _a("insurance_premiums", "money", "yuan/year", "cyber-security insurance premiums paid for clients"),
         _a("event_costs", "money", "yuan", "actual costs of an event the firm hosts (活动实际发生费用)"),
         _a("loan_interest", "money", "yuan/year", "interest paid to banks on loans for model R&D in the year"),
+        _a("loan_principal", "money", "yuan",
+           "principal of those loans (贷款本金), as the average balance over the year"),
         _a("higher_grant", "money", "yuan",
            "grant actually received from national or provincial programs for the project (国家、省实际补助资金)"),
         _a("city_subsidy", "money", "yuan", "subsidy a city actually paid the project (市级实际补助额度)"),
@@ -89,6 +91,8 @@ VOCABULARY: dict[str, Attribute] = {
         _a("model_scenarios", "count", "scenarios", "typical application scenarios of the model"),
         _a("standards", "count", "standards", "standards of the kind in question published in the year"),
         _a("ai_firm_share", "share", "0-1", "share of AI firms among a park's firms"),
+        _a("lpr", "share", "0-1",
+           "the loan prime rate (LPR, 贷款市场报价利率) a loan is priced against, a yearly rate: 0.031 for 3.1%"),
         # --- yes/no designations, lists and places ---
         _a("new_arrival", "flag", "yes/no", "newly brought in or newly settled (新引进, 落户) in the year"),
         _a("headquarters", "flag", "yes/no", "a headquarters firm (总部企业)"),

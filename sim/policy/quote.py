@@ -167,7 +167,7 @@ def _one(policy: Policy, pid: str, program: Program, firm: dict[str, Any], resul
         lowest = program.benefit.tiers[0]
         result.not_eligible.append(NotEligible(**head, reason=f"{program.benefit.on} is below the lowest tier ({lowest.bound})"))
         return
-    entry.entitled_yuan = int(entitlement(policy, program, attrs, 1)[0])
+    entry.entitled_yuan = int(entitlement(policy, pid, attrs, 1)[0])
     result.eligible.append(entry)
 
 
