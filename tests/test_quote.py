@@ -45,8 +45,14 @@ CASES = [
     # （二十） 50% of event costs, cap 100万 per event
     (["event_costs=150万"], "event_subsidy", 750_000),
     (["event_costs=300万"], "event_subsidy", 1_000_000),
-    # （二十一） 50% of interest, cap 100万 a year
-    (["loan_interest=300万"], "loan_interest", 1_000_000),  # 150万 → cap 100万
+    # （二十一） at most 50% of the LPR on the loan, at most 50% of the interest, cap 100万 a year
+    (["loan_interest=300万", "loan_principal=1亿", "lpr=0.031"], "loan_interest", 1_000_000),  # min(150万, 155万) → cap 100万
+    (["loan_interest=90万", "loan_principal=2000万", "lpr=0.031"], "loan_interest", 310_000),  # 4.5% loan: 2000万 × 3.1% × 50% = 31万 < 45万
+    (["loan_interest=50万", "loan_principal=2000万", "lpr=0.031"], "loan_interest", 250_000),  # 2.5% loan: 50万 × 50% = 25万 < 31万
+    (["loan_interest=90万", "loan_principal=2000万"], "loan_interest", None),  # the LPR is not in the text: needed
+    # （三） 25% of the grant actually received is a fixed share; 最高 bounds the 500万 cap
+    (["higher_grant=1000万", "national_project_lead=yes"], "embodied_rd_match", 2_500_000),
+    (["higher_grant=3000万", "national_project_lead=yes"], "embodied_rd_match", 5_000_000),  # 750万 → cap 500万
 ]
 
 

@@ -67,6 +67,9 @@ def describe_rule(program: Program) -> str:
         text = f"{format_rate(b.rate)} × {b.base}"
         if b.split:
             text += f" ({format_rate(b.split.rate)} on {b.split.share})"
+        if b.bound:
+            share = f"{b.bound.share} × " if b.bound.share else ""
+            text += f", at most {format_rate(b.bound.rate)} × {share}{b.bound.base}"
         return ("≤ " if b.upto else "") + text + (" (last year)" if b.base_period == "previous_year" else "")
     if b.kind == "per_unit":
         return f"{float(b.price):g} yuan × {b.base}"
