@@ -63,7 +63,9 @@ VOCABULARY: dict[str, Attribute] = {
            "sales of the compute-chain products listed in Yinchuan 第六条 (servers, network, storage, "
            "optical modules, power, cooling, racks) in the year"),
         _a("equipment_purchases", "money", "yuan/year",
-           "purchases of those products from makers in Yinchuan in the year"),
+           "purchases of those products by the firm in the year, whoever made them"),
+        _a("local_equipment_purchases", "money", "yuan/year",
+           "purchases of those products from makers in Yinchuan in the year, by a buyer anywhere"),
         _a("supply_contracts", "money", "yuan/year",
            "supply contracts performed for top-500 or national chain-leader firms in the year (配套履约金额)"),
         _a("data_trade", "money", "yuan/year", "data products sold through exchanges in the year (数据交易额)"),
@@ -77,8 +79,6 @@ VOCABULARY: dict[str, Attribute] = {
         _a("city_subsidy", "money", "yuan", "subsidy a city actually paid the project (市级实际补助额度)"),
         _a("pilot_investment", "money", "yuan",
            "investment in pilot-scale maturation of results, excluding land and buildings (中试熟化投资额)"),
-        _a("trainee_wages", "money", "yuan/year",
-           "wages of trainee (见习) positions, the base a 见习岗位支持 percentage applies to"),
         # --- physical and technical quantities ---
         _a("electricity_kwh", "number", "kWh/year", "electricity consumed in the year"),
         _a("pue", "number", "ratio", "power usage effectiveness of the data centre"),
