@@ -77,6 +77,8 @@ def program_numbers(program) -> list[tuple[str, list[str]]]:
         out.append(("benefit.rate", rate_forms(b.rate)))
     if b.split is not None:
         out.append(("benefit.split.rate", rate_forms(b.split.rate)))
+    if b.bound is not None:
+        out.append(("benefit.bound.rate", rate_forms(b.bound.rate)))
     if b.price is not None:
         price = b.price
         forms = rate_forms(price) + (money_forms(int(price)) if price.denominator == 1 else [])
