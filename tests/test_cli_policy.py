@@ -51,12 +51,13 @@ def test_quote_json(cli):
                  "--firm", "domestic_compute_share=1", "--json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    assert set(data) >= {"eligible", "excluded", "needs"}
-    entry = next(e for e in data["eligible"] if e["program"] == "compute_voucher")
+    assert set(data) >= {"entitled", "possible", "excluded", "needs", "total_yuan"}
+    entry = next(e for e in data["possible"] if e["program"] == "compute_voucher")  # needs 经评审 and two flags
     assert entry["entitled_yuan"] == 6_000_000 and entry["clause"] == "（六）"
-    assert isinstance(entry["assumed"], list) and entry["title"]
-    assert all(isinstance(e["entitled_yuan"], int) for e in data["eligible"])
+    assert isinstance(entry["needs"], list) and entry["title"]
+    assert all(isinstance(e["entitled_yuan"], int) for e in data["possible"])
     assert all(n["missing"] for n in data["needs"])
+    assert data["total_yuan"] == 0
 
 
 @pytest.mark.parametrize("args,words", [
