@@ -104,3 +104,12 @@ def test_policies_names_an_unknown_program(cli):
     result = cli("policies", "binjiang", "nope")
     assert result.code == 2
     assert "has no program 'nope'; its programs are key_tech_rd" in result.err
+
+
+def test_policies_marks_a_reading_that_is_off(cli):
+    rows = json.loads(cli("policies", "yinchuan", "--json").out)
+    other = next(r for r in rows if r["program"] == "equipment_local_maker_award")
+    assert (other["enabled"], other["instead_of"]) == (False, "equipment_purchase_award")
+    assert next(r for r in rows if r["program"] == "equipment_purchase_award")["enabled"] is True
+    result = cli("policies", "yinchuan", "equipment_local_maker_award")
+    assert "off unless a scenario switches it on" in result.out.replace("\n", "")

@@ -51,7 +51,7 @@ def policies(
         for col in ("program", "clause", "title", "selection", "rule", "cap 万元", "pool", "pool 万元/yr", "allocation"):
             table.add_column(col, overflow="fold")
         for row in (r for r in rows if r["policy"] == pol.id):
-            table.add_row(row["program"], row["clause"], row["title"], row["selection"], row["rule"],
+            table.add_row(row["program"] + ("" if row["enabled"] else " (off)"), row["clause"], row["title"], row["selection"], row["rule"],
                           wan(row["cap_yuan"], 0) if row["cap_yuan"] is not None else "—",
                           row["pool"], wan(row["pool_budget_yuan"], 0) if row["pool_budget_yuan"] is not None else "no limit",
                           f"{row['allocation']} ({row['allocation_basis']})")
@@ -98,7 +98,8 @@ def program_row(policy: Policy, pid: str, program: Program) -> dict[str, Any]:
         "pool_period": pool.period,
         "allocation": pool.rationing,
         "allocation_basis": pool.rationing_basis,
-        "enabled": program.enabled,
+        "enabled": pid in policy.enabled_programs(),
+        "instead_of": program.instead_of,
     }
 
 
@@ -119,15 +120,15 @@ def show_program(path, pid: str, as_json: bool) -> None:
         ("rule", detail["rule"]), ("conditions", "; ".join(detail["eligibility"]) or "—"),
         ("selection", detail["selection"]), ("instrument", detail["instrument"]), ("cap", cap),
         ("pool", f"{detail['pool']} ({budget}, {detail['allocation']}, {detail['allocation_basis']})"),
-        ("enabled", "yes" if detail["enabled"] else "no (a scenario may switch it on)"),
+        ("in force", "yes" if detail["enabled"] else "no: " + _why_off(pol, pid)),
     ]:
-        console.print(f"  {label:<11}{value}", markup=False)
+        console.print(f"  {label:<14}{value}", markup=False)
     if detail["note"]:
-        console.print(f"  {'note':<11}{detail['note']}", markup=False)
+        console.print(f"  {'note':<14}{detail['note']}", markup=False)
     for rule in detail["rules"]:
-        console.print(f"  {rule['kind']:<11}{rule['clause']} {rule['quote']}", markup=False)
+        console.print(f"  {rule['kind']:<14}{rule['clause']} {rule['quote']}", markup=False)
         if rule["note"]:
-            console.print(f"  {'':<11}{rule['note']}", markup=False)
+            console.print(f"  {'':<14}{rule['note']}", markup=False)
     console.print(f"\n{detail['source_file']}:", markup=False)
     text = detail["source_text"]
     if text is None:
@@ -137,6 +138,15 @@ def show_program(path, pid: str, as_json: bool) -> None:
         line.append(text["quote"], style="bold underline")
         line.append(text["after"])
         console.print(line)
+
+
+def _why_off(policy: Policy, pid: str) -> str:
+    prog = policy.programs[pid]
+    if not prog.enabled:
+        other = f", instead of {prog.instead_of}" if prog.instead_of else ""
+        return f"off unless a scenario switches it on (overrides {policy.id}.programs.{pid}.enabled{other})"
+    by = next(k for k, p in policy.programs.items() if p.enabled and p.instead_of == pid)
+    return f"replaced by the other reading {by}"
 
 
 def program_detail(path, policy: Policy, pid: str) -> dict[str, Any]:
@@ -164,5 +174,7 @@ def rules_naming(policy: Policy, pid: str) -> list[dict[str, Any]]:
         if pid in cap.programs:
             out.append({"kind": "firm_cap", "clause": cap.clause, "quote": cap.quote, "note": cap.note})
     for up in policy.uplifts:
-        out.append({"kind": "uplift", "clause": up.clause, "quote": up.quote, "note": up.note})
+        if up.reaches(pid):
+            kind = "uplift" if up.enabled else "uplift (off)"
+            out.append({"kind": kind, "clause": up.clause, "quote": up.quote, "note": up.note})
     return out
