@@ -226,3 +226,12 @@ def test_bad_values_are_named():
     assert "pue: must be KEY=VALUE" in text
     assert "between 0 and 1" in text
     assert len(err.value.problems) == 4
+
+
+def test_a_clause_whose_conditions_no_attribute_states_is_possible_until_named():
+    """Yinchuan 第十三條 协同创新: 给予不超过300萬元 to firms doing joint innovation, which no attribute says."""
+    yinchuan = load_policy("policies/yinchuan.yaml")
+    q = quote(yinchuan, {})
+    assert entry(q, "collaborative_innovation").status == "possible" and q.total_yuan == 0
+    q = quote(yinchuan, {}, selected=["collaborative_innovation"])
+    assert [(e.program, e.entitled_yuan) for e in q.entitled] == [("collaborative_innovation", 3_000_000)]

@@ -18,7 +18,7 @@ from sim.policy.quote import quote as make_quote
 def quote(
     policy: Annotated[str, typer.Argument(help="Policy file or id, e.g. policies/binjiang.yaml or binjiang.")],
     firm: Annotated[list[str], typer.Option("--firm", "-f", help="A firm attribute KEY=VALUE; repeat. Money as 1000万, 1.5亿, 2000.")] = [],
-    selected: Annotated[list[str], typer.Option("--selected", "-s", help="A program whose recognition or selection (经认定, 入选, 评选) the firm already has; repeat.")] = [],
+    selected: Annotated[list[str], typer.Option("--selected", "-s", help="A program the firm is already recognised, selected or approved for (经认定, 入选, 评选); repeat.")] = [],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Quote a firm's entitlements under one policy, before any pool runs short.
@@ -41,7 +41,7 @@ def quote(
     console.print(f"total entitled: {wan(result.total_yuan)} 万元 (each firm-wide cap counted once)", markup=False)
     if result.possible:
         console.print(_table("possible, not in the total: each needs what it says", result.possible, "needs / bound by / notes"))
-        console.print("a recognition or selection the firm already has: --selected PROGRAM", markup=False)
+        console.print("a program the firm is already recognised, selected or approved for: --selected PROGRAM", markup=False)
     for e in result.case_by_case:
         label = "一事一议" if e.selection == "case_by_case" else "no amount in the text"
         console.print(f"{label}: {e.program} {e.clause} {e.title}" + (f" (needs {'; '.join(e.needs)})" if e.needs else ""), markup=False)

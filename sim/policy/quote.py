@@ -9,7 +9,8 @@ says so.  It tells entitlement from possibility:
 - **possible**: the program needs something the firm did not state: a recognition (经认定,
   入选), a selection in review (评选, 经评审) not named with ``selected``, a yes/no or
   category condition left out (assumed met to compute the amount), or conditions the
-  vocabulary cannot state.  Listed with the amount it would give, never summed.
+  vocabulary cannot state (unless named in ``selected``).  Listed with the amount it would
+  give, never summed.
 
 Caps shared by several programs (Baoding 5.: 100万 a unit a year across its vouchers) bind
 each entry and the total, and an entry says which cap bound it.  Of programs under a
@@ -146,7 +147,8 @@ def parse_firm(pairs: list[str], where: str = "--firm") -> dict[str, Any]:
 def quote(policy: Policy, firm: dict[str, Any], *, selected: Iterable[str] = ()) -> Quote:
     """Every program of ``policy`` for one firm: entitled, possible, excluded, or needing data.
 
-    ``selected`` names programs whose recognition or selection the firm already has.
+    ``selected`` names programs the firm is already recognised, selected or approved for
+    (for a clause whose conditions no attribute states, that it meets them).
     Raises :class:`InputError` if one of them is not a program of the policy.
     """
     selected = list(selected)
@@ -180,7 +182,7 @@ def _one(policy: Policy, pid: str, program: Program, firm: dict[str, Any], selec
     missing += sorted(a for a in program.benefit.attributes() if a not in firm and a not in missing)
     if program.selection in SELECTION_NEED and pid not in selected:
         needs.append(SELECTION_NEED[program.selection])
-    if program.selection == "entitlement" and not program.attributes():
+    if program.selection == "entitlement" and not program.attributes() and pid not in selected:
         needs.append(UNSTATED)
     notes = _notes(policy, pid, program, firm)
     for up in policy.uplifts:  # an uplift whose condition the firm did not state is not applied
