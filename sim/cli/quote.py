@@ -38,7 +38,8 @@ def quote(
         console.print(_table(f"{pol.id}: entitled on what the firm stated", result.entitled, "bound by / notes"))
     else:
         console.print(f"{pol.id}: entitled on what the firm stated: nothing yet", markup=False)
-    console.print(f"total entitled: {wan(result.total_yuan)} 万元 (each firm-wide cap counted once)", markup=False)
+    ceilings = " and ceilings (最高) at their most" if any(e.ceiling for e in result.entitled) else ""
+    console.print(f"total entitled: {wan(result.total_yuan)} 万元 (each firm-wide cap counted once{ceilings})", markup=False)
     if result.possible:
         console.print(_table("possible, not in the total: each needs what it says", result.possible, "needs / bound by / notes"))
         console.print("a program the firm is already recognised, selected or approved for: --selected PROGRAM", markup=False)

@@ -65,6 +65,7 @@ class Entry:
     selection: str = ""
     pool: str = ""
     per: str = "year"
+    ceiling: bool = False  # the text gives the amount as a ceiling (最高, 不超过)
     note: str = ""
 
 
@@ -165,18 +166,18 @@ def quote(policy: Policy, firm: dict[str, Any], *, selected: Iterable[str] = ())
 
 def _one(policy: Policy, pid: str, program: Program, firm: dict[str, Any], selected: set[str], result: Quote) -> None:
     head = dict(program=pid, clause=program.clause, title=program.title)
+    failed = next((c for c in program.eligibility if c.attr in firm and not _meets(c, firm[c.attr])), None)
+    if failed is not None:
+        reason = f"needs {failed.describe()}; the firm has {failed.attr} = {_jsonable(firm[failed.attr])}"
+        result.not_eligible.append(NotEligible(**head, reason=reason))
+        return
     values = dict(firm)
     needs: list[str] = []
     missing: list[str] = []
-    for cond in program.eligibility:
-        if cond.attr in firm:
-            if not condition_mask(cond, _arrays({cond.attr: firm[cond.attr]}))[0]:
-                reason = f"needs {cond.describe()}; the firm has {cond.attr} = {_jsonable(firm[cond.attr])}"
-                result.not_eligible.append(NotEligible(**head, reason=reason))
-                return
-        elif VOCABULARY[cond.attr].kind in ("flag", "category"):
+    for cond in (c for c in program.eligibility if c.attr not in firm):
+        if VOCABULARY[cond.attr].kind in ("flag", "category"):
             needs.append(f"unstated {cond.describe()}")
-            values[cond.attr] = _meeting(cond)
+            values[cond.attr] = _meeting(cond)  # assumed met, to compute the amount
         else:
             missing.append(cond.attr)
     missing += sorted(a for a in program.benefit.attributes() if a not in firm and a not in missing)
@@ -192,7 +193,7 @@ def _one(policy: Policy, pid: str, program: Program, firm: dict[str, Any], selec
         result.needs.append(Needs(**head, missing=missing))
         return
     entry = Entry(**head, status="possible" if needs else "entitled", needs=needs, selection=program.selection,
-                  pool=policy.pool_of(pid), per=_per(program), note="; ".join(notes))
+                  pool=policy.pool_of(pid), per=_per(program), ceiling=program.benefit.upto, note="; ".join(notes))
     if program.benefit.kind == "none":
         entry.status = "no_amount"
         result.case_by_case.append(entry)
@@ -244,7 +245,7 @@ def _notes(policy: Policy, pid: str, program: Program, firm: dict[str, Any]) -> 
         if up.when.attr not in firm:
             if up.enabled:
                 notes.append(f"+{rate} if {up.when.describe()} ({up.clause}; not given)")
-        elif not up.enabled and condition_mask(up.when, _arrays({up.when.attr: firm[up.when.attr]}))[0]:
+        elif not up.enabled and _meets(up.when, firm[up.when.attr]):
             notes.append(f"{up.clause} permits +{rate} (可上浮): not included")
     return notes
 
@@ -253,6 +254,10 @@ def _per(program: Program) -> str:
     if program.cap is not None and program.cap.period != "year":
         return program.cap.period
     return "once" if program.once else "year"
+
+
+def _meets(cond: Condition, value: Any) -> bool:
+    return bool(condition_mask(cond, _arrays({cond.attr: value}))[0])
 
 
 def _meeting(cond: Condition) -> Any:
