@@ -134,7 +134,7 @@ def _typed(values: np.ndarray, kind: str, dist: Dist) -> np.ndarray:
 
 def _needed(spec: ProgramSpec, policy, segment: Segment) -> list[str]:
     """The attributes one program reads: its conditions and rule, uplifts, funding, score."""
-    names = set(spec.program.attributes()) | {u.when.attr for u in policy.uplifts}
+    names = set(spec.program.attributes()) | policy.uplift_attributes(spec.id)
     names |= {spec.funding_by} if spec.funding_by else set()
     names |= {spec.behaviour.score} if spec.behaviour.score in segment.attributes else set()
     return sorted(names & set(segment.attributes))
@@ -191,7 +191,7 @@ def _applications(model: Model, segment: Segment, spec: ProgramSpec, firms: dict
         attrs = {a: _year_values(firms, segment, a, attr_year, model.years[0])[who] for a in needs}
         m = len(who)
         ok = eligible(program, attrs, m)
-        full = entitlement(policy, program, attrs, m)
+        full = entitlement(policy, spec.id, attrs, m)
         entitled = full
         if program.benefit.kind == "none":
             entitled = amounts[who, yi] if spec.behaviour.amount is not None else np.zeros(m, dtype=np.int64)

@@ -171,6 +171,26 @@ class Tier(Strict):
 BenefitKind = Literal["fixed", "rate", "tiers", "per_unit", "none"]
 
 
+class Bound(Strict):
+    """A second ceiling a rate rule must also respect: ``rate`` × ``share`` × ``base``.
+
+    Binjiang （二十一）: the interest subsidy is at most 50% of the interest paid (the rule)
+    and at most 50% of the LPR on the loan (``{rate: 50%, share: lpr, base: loan_principal}``).
+    """
+
+    rate: Rate
+    base: Attr
+    share: Attr | None = None
+
+    @model_validator(mode="after")
+    def _kinds(self) -> "Bound":
+        if VOCABULARY[self.base].kind != "money":
+            raise ValueError(f"bound.base must be an amount of money; {self.base} is not")
+        if self.share is not None and VOCABULARY[self.share].kind != "share":
+            raise ValueError(f"bound.share must be a share attribute (0-1); {self.share} is not")
+        return self
+
+
 class Benefit(Strict):
     """How the amount is computed before the cap.
 
@@ -179,6 +199,7 @@ class Benefit(Strict):
     its ``rate`` × ``base``.  ``per_unit``: ``price`` yuan per unit of ``base``.
     ``none``: the text gives no formula (一事一议, or only a ceiling with no base).
     ``upto``: the text states the figure as a ceiling (最高, 不超过), not a fixed sum.
+    ``bound``: a second ceiling on a rate rule (:class:`Bound`), the smaller of the two applies.
     """
 
     kind: BenefitKind
@@ -191,6 +212,7 @@ class Benefit(Strict):
     tiers: tuple[Tier, ...] = ()
     base_period: Literal["current_year", "previous_year"] = "current_year"
     upto: bool = False
+    bound: Bound | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> "Benefit":
@@ -205,9 +227,9 @@ class Benefit(Strict):
             if getattr(self, field) in (None, ()):
                 raise ValueError(f"a {self.kind} benefit needs '{field}'")
         allowed = set(need[self.kind]) | {"kind", "base_period", "upto"}
-        allowed |= {"split"} if self.kind == "rate" else set()
+        allowed |= {"split", "bound"} if self.kind == "rate" else set()
         allowed |= {"base"} if self.kind == "tiers" else set()
-        extra = [f for f in ("amount", "base", "rate", "split", "price", "on") if getattr(self, f) is not None and f not in allowed]
+        extra = [f for f in ("amount", "base", "rate", "split", "price", "on", "bound") if getattr(self, f) is not None and f not in allowed]
         if self.tiers and self.kind != "tiers":
             extra.append("tiers")
         if extra:
@@ -232,6 +254,8 @@ class Benefit(Strict):
     def attributes(self) -> set[str]:
         """Attributes whose numbers the amount depends on."""
         names = {self.base, self.on, self.split.share if self.split else None}
+        if self.bound is not None:
+            names |= {self.bound.base, self.bound.share}
         return {n for n in names if n}
 
 
@@ -286,14 +310,24 @@ class Funding(Strict):
 
 
 class Uplift(Strict):
-    """A top-up on every program of the policy for firms meeting a condition (皖北 +20%)."""
+    """A top-up for firms meeting a condition, on the programs the text reaches (皖北 +20%).
+
+    ``programs`` lists them (empty: every program).  A text that only permits the uplift
+    (可上浮, "may be raised") gives ``enabled: false``: it is off unless a scenario switches
+    it on (``overrides: {anhui.uplifts.0.enabled: {value: true, why: …}}``).
+    """
 
     clause: str
     quote: str
     when: Condition
     rate: Rate
     raises_cap: bool = True
+    programs: tuple[str, ...] = ()
+    enabled: bool = True
     note: str | None = None
+
+    def reaches(self, program_id: str) -> bool:
+        return not self.programs or program_id in self.programs
 
 
 class Stacking(Strict):
@@ -376,7 +410,12 @@ class Pool(Strict):
 
 
 class Program(Strict):
-    """One clause or sub-item that pays money or vouchers."""
+    """One clause or sub-item that pays money or vouchers.
+
+    ``instead_of`` marks another reading of the sentence a program encodes (Yinchuan 第六條's
+    buyer): written with ``enabled: false``, it stays off unless a scenario switches it on,
+    and then the program it names is off, so one switch changes the reading.
+    """
 
     clause: str
     source: str
@@ -394,6 +433,7 @@ class Program(Strict):
     all_or_nothing: bool = False
     funding: Funding | None = None
     enabled: bool = True
+    instead_of: str | None = None
     note: str | None = None
 
     @model_validator(mode="after")
@@ -412,7 +452,11 @@ class Program(Strict):
 
 
 class Policy(Strict):
-    """One source document: its window, pools, programs and the rules between them."""
+    """One source document: its window, pools, programs and the rules between them.
+
+    ``source`` (and each program's) names the document's text relative to the policy file,
+    e.g. ``sources/004_ef3e153d4278fd14.txt`` (:mod:`sim.policy.sources` reads it).
+    """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -440,7 +484,17 @@ class Policy(Strict):
         return self.programs[program_id].funding or self.funding
 
     def enabled_programs(self) -> dict[str, Program]:
-        return {k: p for k, p in self.programs.items() if p.enabled}
+        """Programs in force: enabled, and not replaced by an enabled other reading."""
+        replaced = {p.instead_of for p in self.programs.values() if p.enabled and p.instead_of}
+        return {k: p for k, p in self.programs.items() if p.enabled and k not in replaced}
+
+    def uplifts_for(self, program_id: str) -> tuple[Uplift, ...]:
+        """The uplifts in force that reach a program."""
+        return tuple(u for u in self.uplifts if u.enabled and u.reaches(program_id))
+
+    def uplift_attributes(self, program_id: str) -> set[str]:
+        """Attributes a firm needs for the uplifts of a program to be decided."""
+        return {u.when.attr for u in self.uplifts_for(program_id)}
 
 
 

@@ -140,7 +140,7 @@ def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], file: str, li
                 continue
             policy, prog_id = programs[key]
             needed = set(policy.programs[prog_id].attributes())
-            needed |= {u.when.attr for u in policy.uplifts}
+            needed |= policy.uplift_attributes(prog_id)
             funding = policy.funding_of(prog_id)
             if funding.by:
                 needed.add(funding.by)
