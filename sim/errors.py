@@ -58,4 +58,30 @@ class MoneyError(SimError, ValueError):
 
 
 class OutputError(SimError):
-    """An output directory that is missing, incomplete or would be overwritten."""
+    """An output folder that is missing, incomplete, damaged, busy or cannot be written."""
+
+
+class FolderBusy(OutputError):
+    """Another process is writing the output folder; names that process."""
+
+
+class RunInterrupted(SimError):
+    """A run stopped by Ctrl-C: what it kept and the command that finishes it."""
+
+
+class ExecutorError(SimError):
+    """The cluster cannot be reached or gave up on a batch."""
+
+
+class OptionError(SimError):
+    """A command-line option (or its keyword in the Python API) with a value it cannot take.
+
+    Named after the option, never blamed on the scenario: ``--runs 0`` is the option's
+    fault even though the scenario's ``monte_carlo.runs`` holds the same setting.
+    """
+
+    def __init__(self, option: str, value: object, message: str):
+        self.option = option if option.startswith("-") else "--" + option.replace("_", "-")
+        self.value = value
+        shown = "''" if value == "" else value
+        super().__init__(f"{self.option} {shown}: {message}")

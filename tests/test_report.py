@@ -89,7 +89,7 @@ def write_fixture(out, *, awards: bool = True, complete: bool = True, period: st
         for batch, part in enumerate(half):
             write_part(out, name, batch, part.to_arrow().cast(SCHEMAS[name]))
     manifest = {
-        "schema_version": 1, "runs": RUNS, "seed": 1, "batches": 2, "batches_complete": [0, 1] if complete else [0],
+        "schema_version": 1, "runs": RUNS, "seed": 1, "batch_size": 5, "batches": 2, "batches_complete": [0, 1] if complete else [0],
         "complete": complete, "events": awards, "tables": list(frames),
         "scenario": {"file": "toy.yaml", "name": "toy", "title": "测试情景"}, "horizon": ["2025-01-01", "2026-12-31"],
         "programs": [{"policy": "toy", "program": p, "clause": c, "title": t, "pool": pool, "selection": "entitlement"}

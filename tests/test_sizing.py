@@ -59,8 +59,8 @@ def test_size_matches_the_poisson_quantile_within_monte_carlo_error(sized):
     assert (sized.out / "sizing.parquet").exists() and (sized.out / "sizing.csv").exists()
     assert pl.read_parquet(sized.out / "sizing.parquet").equals(sized.table)
     confirm = sized.confirm.manifest
-    assert confirm["seed"] == sized.base.manifest["seed"]
-    assert next(p for p in confirm["pools"] if p["pool"] == "toy.pool")["budgets"] == {"2025": row["budget_needed_yuan"]}
+    assert confirm.seed == sized.base.manifest.seed
+    assert confirm.pool("toy.pool").budgets == {2025: row["budget_needed_yuan"]}
 
 
 def test_size_command_prints_the_table_and_refuses_to_overwrite(cli, tmp_path):

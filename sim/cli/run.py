@@ -87,15 +87,15 @@ def pool_summary(out: Path) -> pl.DataFrame:
 
 def print_summary(result: RunResult, console: Console) -> None:
     m = result.manifest
-    console.print(f"{m['runs']} runs of {m['scenario']['name']} (seed {m['seed']}, engine {result.engine}, "
-                  f"{m['executor']} × {m['workers']}) in {result.seconds:.1f} s → {result.out}", markup=False)
+    console.print(f"{m.runs} runs of {m.scenario.name} (seed {m.seed}, engine {result.engine}, "
+                  f"{m.executor} × {m.workers}) in {result.seconds:.1f} s → {result.out}", markup=False)
     table = Table(title="Pools per budget year (万元; demand = what applications asked)", title_justify="left",
                   padding=(0, 1), collapse_padding=True)
     table.add_column("pool", no_wrap=True, overflow="ellipsis")
     for col in ("year", "budget", "demand\np50", "demand\np90", "granted\np50", "granted\np90", "P(dry)"):
         table.add_column(col, justify="right", no_wrap=True, min_width=4)
     summary = pool_summary(result.out)
-    single = len({p["policy"] for p in m["programs"]}) == 1
+    single = m.single_policy
     active = summary.group_by("pool").agg(pl.col("demand_p90").max()).filter(pl.col("demand_p90") > 0)["pool"]
     for row in summary.filter(pl.col("pool").is_in(active.implode()) | pl.col("budget").is_not_null()).iter_rows(named=True):
         table.add_row(row["pool"].split(".", 1)[-1] if single else row["pool"], str(row["year"]),

@@ -44,7 +44,7 @@ def size(
 
 def print_sizing(result: Sizing, risk: float, console: Console) -> None:
     m = result.base.manifest
-    single = len({p["policy"] for p in m["programs"]}) <= 1
+    single = m.single_policy
     table = Table(title=f"Budgets that keep the chance of running dry at or below {percent(risk, 1)} (万元)",
                   title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True,
                   show_edge=False, pad_edge=False)
@@ -60,7 +60,7 @@ def print_sizing(result: Sizing, risk: float, console: Console) -> None:
                           interval(r["budget_needed_lo"], r["budget_needed_hi"], wan_up),
                           gap(r["budget_needed_yuan"], r["budget_yuan"]), confirmed,
                           end_section=i == part.height - 1)
-    console.print(f"{m['runs']} runs of {m['scenario']['name']} (seed {m['seed']}), confirmed with the same seed → {result.out}",
+    console.print(f"{m.runs} runs of {m.scenario.name} (seed {m.seed}), confirmed with the same seed → {result.out}",
                   markup=False)
     console.print(table)
     missed = result.table.filter(pl.col("within_risk").not_())

@@ -49,7 +49,7 @@ def sweep(
 
 
 def print_sweep(result: SweepResult, console: Console) -> None:
-    single = len({p["policy"] for p in result.manifest.get("programs", [])}) <= 1
+    single = result.manifest.single_policy
     console.print(f"{len(result.variants)} variants × {result.runs} runs, seed {result.seed} for all "
                   f"(common random numbers) → {result.out}", markup=False)
     legend = _table("Variants")

@@ -86,7 +86,7 @@ def size(
     _prepare(out, force)
     report = (lambda stage: (lambda done, total: progress(stage, done, total))) if progress else (lambda stage: None)
     base = simulate(scenario, runs=runs, seed=seed, workers=workers, out=out / "base", force=True, progress=report("base"))
-    n = base.manifest["runs"]
+    n = base.manifest.runs
     pools = pool_meta(base.manifest)
     figures = _figures(out / "base", pools, n, risk)
     sized, skipped = _choose(figures, pools, out / "base", n)
@@ -94,7 +94,7 @@ def size(
     confirm = None
     if budgets:
         variant = scenario.with_overrides({_override_path(pool): value for pool, value in budgets.items()})
-        confirm = simulate(variant, runs=n, seed=base.manifest["seed"], workers=workers, out=out / "confirm", force=True,
+        confirm = simulate(variant, runs=n, seed=base.manifest.seed, workers=workers, out=out / "confirm", force=True,
                            progress=report("confirm"))
         achieved = _figures(out / "confirm", pool_meta(confirm.manifest), n, risk)
         sized = sized.join(achieved.select("pool", "year", pl.col("p_dry").alias("p_dry_confirmed"),

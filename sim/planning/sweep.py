@@ -27,7 +27,7 @@ import io
 import itertools
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,8 +40,9 @@ from sim.errors import InputError, OutputError, SimError
 from sim.report.display import interval, percent, short_paths, short_pool, wan, wan_up
 from sim.report.figures import pool_figures, pool_meta, pool_risk
 from sim.report.page import Cell, box, document, esc, image, section, table
+from sim.runs.manifest import Manifest, read_manifest
 from sim.runs.runner import simulate
-from sim.runs.storage import MANIFEST, clear, read_manifest, scan
+from sim.runs.storage import MANIFEST, clear, scan
 from sim.scenario.schema import Scenario
 
 FORBIDDEN = ("monte_carlo.",)  # a sweep keeps runs and seed common; use --runs / --seed
@@ -77,7 +78,7 @@ class SweepResult:
     seed: int
     risk: float
     table: pl.DataFrame
-    manifest: dict = field(default_factory=dict)
+    manifest: Manifest | None = None
 
     def varying_pools(self) -> list[str]:
         return varying(self.table)
@@ -193,7 +194,7 @@ def sweep(
     _prepare(out, [v.name for v in variants], force)
     seed = seed if seed is not None else scenario.monte_carlo.seed
     n = runs if runs is not None else scenario.monte_carlo.runs
-    manifest = {}
+    manifest = None
     for v in variants:
         update = (lambda name: (lambda done, total: progress(name, done, total)))(v.name) if progress else None
         result = simulate(v.scenario, runs=n, seed=seed, workers=workers, out=out / v.name, force=True, progress=update)
@@ -272,10 +273,10 @@ def html(result: SweepResult) -> str:
     """The comparison page: variants, a chart per pool the sweep moved, the table."""
     from sim.report import charts  # matplotlib loads only when a page is drawn
 
-    sc = result.manifest.get("scenario", {})
-    single = len({p["policy"] for p in result.manifest.get("programs", [])}) <= 1
-    title = f"Sweep: {sc.get('title') or sc.get('name', '')}"
-    meta = (f"scenario <code>{esc(sc.get('name'))}</code> · {len(result.variants)} variants × {result.runs} runs · "
+    sc = result.manifest.scenario
+    single = result.manifest.single_policy
+    title = f"Sweep: {sc.title or sc.name}"
+    meta = (f"scenario <code>{esc(sc.name)}</code> · {len(result.variants)} variants × {result.runs} runs · "
             f"seed {result.seed} for every variant (common random numbers) · generated {dt.datetime.now():%Y-%m-%d %H:%M} by sim {__version__}")
     headers = ["variant"] + [a.path for a in result.axes] + ["folder"]
     rows = [[Cell(v.name)] + [Cell(v.labels[a.path]) for a in result.axes] + [Cell(f"{v.name}/")] for v in result.variants]

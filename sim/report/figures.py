@@ -43,7 +43,8 @@ from sim.report.uncertainty import (
     quantile_ranks,
     wilson,
 )
-from sim.runs.storage import read_manifest, scan
+from sim.runs.manifest import Manifest, read_manifest
+from sim.runs.storage import scan
 
 QUANTILES = (0.05, 0.5, 0.9, 0.95, 0.99)
 FAN = (0.1, 0.5, 0.9)
@@ -63,21 +64,20 @@ def pct(q: float) -> str:
 
 # --------------------------------------------------------------------------- metadata
 
-def program_meta(manifest: dict) -> pl.DataFrame:
+def program_meta(manifest: Manifest | None) -> pl.DataFrame:
     """Programs of a run: policy, program, clause, title (Chinese, as printed), pool, selection."""
-    rows = manifest.get("programs", [])
     schema = {"policy": pl.String, "program": pl.String, "clause": pl.String, "title": pl.String,
               "pool": pl.String, "selection": pl.String}
-    return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
+    rows = [{k: getattr(p, k) for k in schema} for p in (manifest.programs if manifest else ())]
+    return pl.DataFrame(rows, schema=schema)
 
 
-def pool_meta(manifest: dict) -> pl.DataFrame:
+def pool_meta(manifest: Manifest | None) -> pl.DataFrame:
     """Pools by budget year: pool, title, rationing, period (year|life), year, budget_yuan (null: no limit)."""
     schema = {"pool": pl.String, "title": pl.String, "rationing": pl.String, "period": pl.String,
               "year": pl.Int32, "budget_yuan": pl.Int64}
-    rows = [{"pool": p["pool"], "title": p.get("title"), "rationing": p.get("rationing"), "period": p.get("period", "year"),
-             "year": int(y), "budget_yuan": b}
-            for p in manifest.get("pools", []) for y, b in (p.get("budgets") or {}).items()]
+    rows = [{"pool": p.pool, "title": p.title, "rationing": p.rationing, "period": p.period, "year": int(y), "budget_yuan": b}
+            for p in (manifest.pools if manifest else ()) for y, b in p.budgets.items()]
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -177,7 +177,7 @@ def pool_figures(program_years: pl.LazyFrame, *, runs: int, pools: pl.DataFrame 
 
     Columns: pool, title, year, budget_yuan (null: no limit), measure, then :data:`STAT_COLUMNS`.
     """
-    pools = pools if pools is not None else pool_meta({})
+    pools = pools if pools is not None else pool_meta(None)
     out = by_measure(pool_runs(program_years, runs=runs, pools=pools), ["pool", "year"], MEASURES, runs=runs)
     out = out.join(pools.select("pool", "year", "title", "budget_yuan"), on=["pool", "year"], how="left")
     return out.select("pool", "title", "year", "budget_yuan", "measure", *STAT_COLUMNS)
@@ -367,7 +367,7 @@ class Report:
     """All figures of one run's outputs; see each function for its columns."""
 
     out: Path
-    manifest: dict
+    manifest: Manifest
     runs: int
     risk: float
     programs: pl.DataFrame       # program_figures
@@ -403,13 +403,11 @@ def build_report(out: str | Path, *, risk: float = 0.05) -> Report:
     pool_years = scan(out, "pool_years")
     funder_years = scan(out, "funder_years")
     manifest = read_manifest(out)
-    runs = int(manifest.get("runs") or 0)
-    if runs < 1:
-        raise OutputError(f"{out}: the manifest records no runs")
+    runs = manifest.runs
     programs, pools = program_meta(manifest), pool_meta(manifest)
     exposure = pool_exposure(pool_years, program_years, runs=runs, pools=pools)
     fan = None
-    if "awards" in manifest.get("tables", []):
+    if "awards" in manifest.tables:
         fan = cumulative_grants(scan(out, "awards"), runs=runs, programs=programs)
     return Report(
         out=out, manifest=manifest, runs=runs, risk=risk,

@@ -53,11 +53,11 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def single_policy(report: Report) -> bool:
-    return len({p["policy"] for p in report.manifest.get("programs", [])}) <= 1
+    return report.manifest.single_policy
 
 
 def pool_titles(report: Report) -> dict[str, str]:
-    return {p["pool"]: p.get("title") or "" for p in report.manifest.get("pools", [])}
+    return report.manifest.pool_titles()
 
 
 # --------------------------------------------------------------------------- HTML
@@ -65,10 +65,10 @@ def pool_titles(report: Report) -> dict[str, str]:
 def html(report: Report) -> str:
     """The whole page as a string (self-contained: CSS inline, charts as data URIs)."""
     m = report.manifest
-    sc = m.get("scenario", {})
-    title = f"Budget report: {sc.get('title') or sc.get('name', '')}"
-    meta = (f"scenario <code>{esc(sc.get('name'))}</code> ({esc(sc.get('file'))}) · {report.runs} runs · seed {esc(m.get('seed'))}"
-            f" · horizon {esc(' – '.join(m.get('horizon', [])))} · generated {dt.datetime.now():%Y-%m-%d %H:%M} by sim {__version__}")
+    sc = m.scenario
+    title = f"Budget report: {sc.title or sc.name}"
+    meta = (f"scenario <code>{esc(sc.name)}</code> ({esc(sc.file)}) · {report.runs} runs · seed {esc(m.seed)}"
+            f" · horizon {esc(' – '.join(m.horizon))} · generated {dt.datetime.now():%Y-%m-%d %H:%M} by sim {__version__}")
     nav = " ".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in (
         ("risk", "Risk & budget needed"), ("chart-fan", "Grants through the year"), ("chart-demand", "Demand"),
         ("chart-dry", "Running dry"), ("chart-funders", "Funders"), ("pools", "Pools"), ("programs", "Programs"),
@@ -296,12 +296,12 @@ def sheets(report: Report) -> list[Sheet]:
 
 def about(report: Report) -> list[tuple[str, str]]:
     m = report.manifest
-    sc = m.get("scenario", {})
+    sc = m.scenario
     return [
-        ("scenario", f"{sc.get('name')} — {sc.get('title') or ''}"),
-        ("scenario file", f"{sc.get('file')} (sha256 {sc.get('file_sha256')})"),
-        ("runs / seed", f"{report.runs} runs, seed {m.get('seed')}"),
-        ("horizon", " – ".join(m.get("horizon", []))),
+        ("scenario", f"{sc.name} — {sc.title or ''}"),
+        ("scenario file", f"{sc.file} (sha256 {sc.file_sha256})"),
+        ("runs / seed", f"{report.runs} runs, seed {m.seed}"),
+        ("horizon", " – ".join(m.horizon)),
         ("generated", f"{dt.datetime.now():%Y-%m-%d %H:%M} by sim {__version__}"),
         ("amounts", "in 万元 (10,000 yuan), stored as numbers exact to the yuan (4 decimals)"),
         ("statistics", "mean and percentiles across runs; se = Monte Carlo standard error of the mean; "

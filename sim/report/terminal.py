@@ -30,7 +30,7 @@ def _num(table: Table, *names: str) -> None:
 
 
 def _single(report: Report) -> bool:
-    return len({p["policy"] for p in report.manifest.get("programs", [])}) <= 1
+    return report.manifest.single_policy
 
 
 def risk_table(report: Report) -> Table:
@@ -120,9 +120,8 @@ def notes(report: Report) -> list[str]:
 def print_report(report: Report, console: Console) -> None:
     """Print the header line, the four tables and any notes."""
     m = report.manifest
-    sc = m.get("scenario", {})
-    console.print(Text.assemble(("Budget report ", "bold"), f"{sc.get('name')} — {sc.get('title') or ''}"))
-    console.print(f"{report.runs} runs, seed {m.get('seed')}, {' – '.join(m.get('horizon', []))} · "
+    console.print(Text.assemble(("Budget report ", "bold"), f"{m.scenario.name} — {m.scenario.title or ''}"))
+    console.print(f"{report.runs} runs, seed {m.seed}, {' – '.join(m.horizon)} · "
                   "± Monte Carlo standard error · 95% intervals", markup=False)
     for table in (risk_table(report), pool_table(report), program_table(report), funder_table(report)):
         console.print()

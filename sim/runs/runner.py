@@ -32,18 +32,17 @@ from sim.engine.population import sample
 from sim.engine.simpy import run as run_simpy
 from sim.errors import OutputError
 from sim.runs import executors
-from sim.runs.records import collect
-from sim.runs.storage import (
-    MANIFEST,
+from sim.runs.manifest import (
     SCHEMA_VERSION,
-    clear,
-    drop_stale_parts,
+    Manifest,
+    PoolInfo,
+    ProgramInfo,
+    ScenarioInfo,
     read_manifest,
-    scan,
-    to_arrow,
-    write_json,
-    write_part,
+    write_manifest,
 )
+from sim.runs.records import collect
+from sim.runs.storage import MANIFEST, clear, drop_stale_parts, scan, to_arrow, write_part
 from sim.scenario.load import file_digest
 from sim.scenario.model import Model, build
 from sim.scenario.schema import Scenario
@@ -121,7 +120,7 @@ class RunResult:
     """A finished (or resumed) run: where it is and what it says, as polars frames."""
 
     out: Path
-    manifest: dict
+    manifest: Manifest
     engine: str
     seconds: float = 0.0
     runs_computed: int = 0
@@ -186,10 +185,10 @@ def simulate(
     if (address or scheduler_file) and executor != "dask":
         raise OutputError("--address and --scheduler-file go with --executor dask")
     manifest = _prepare(out, scenario, model, len(batches), events, engine, workers, resume, force)
-    manifest["executor"] = "dask" if executor == "dask" else manifest["executor"]
-    manifest["dask_scheduler"] = address or scheduler_file or ("local cluster" if executor == "dask" else None)
-    manifest["engine_reason"] = why
-    done = set(manifest["batches_complete"])
+    manifest = manifest.model_copy(update={
+        "executor": "dask" if executor == "dask" else manifest.executor, "engine_reason": why,
+        "dask_scheduler": address or scheduler_file or ("local cluster" if executor == "dask" else None)})
+    done = set(manifest.batches_complete)
     todo = [Batch(scenario, i, a, b, str(out), events, engine) for i, a, b in batches if i not in done]
     began = time.perf_counter()
     finished = sum(b - a for i, a, b in batches if i in done)
@@ -197,18 +196,19 @@ def simulate(
     if progress:
         progress(finished, mc.runs)
     for batch_done in _execute(todo, workers, executor, address, scheduler_file):
-        manifest["batches_complete"] = sorted(set(manifest["batches_complete"]) | {batch_done.index})
-        write_json(out / MANIFEST, manifest)
+        manifest = manifest.with_batch(batch_done.index)
+        write_manifest(out, manifest)
         finished += batch_done.runs
         result.runs_computed += batch_done.runs
         result.applications += batch_done.applications
         if progress:
             progress(finished, mc.runs)
-    manifest["complete"] = len(manifest["batches_complete"]) == len(batches)
-    manifest["finished"] = dt.datetime.now().isoformat(timespec="seconds")
-    write_json(out / MANIFEST, manifest)
+    manifest = manifest.model_copy(update={"complete": len(manifest.batches_complete) == len(batches),
+                                           "finished": dt.datetime.now().isoformat(timespec="seconds")})
+    write_manifest(out, manifest)
+    result.manifest = manifest
     result.seconds = time.perf_counter() - began
-    result.tables = tuple(manifest["tables"])
+    result.tables = manifest.tables
     return result
 
 
@@ -224,7 +224,7 @@ def _execute(batches: list[Batch], workers: int, executor: str, address: str | N
 
 
 def _prepare(out: Path, scenario: Scenario, model: Model, batches: int, events: bool, engine: str,
-             workers: int, resume: bool, force: bool) -> dict:
+             workers: int, resume: bool, force: bool) -> Manifest:
     """Check the output folder and write the manifest of this run."""
     if resume and force:
         raise OutputError("--resume and --force contradict each other: choose one")
@@ -237,54 +237,50 @@ def _prepare(out: Path, scenario: Scenario, model: Model, batches: int, events: 
         elif resume:
             same = ("sha256", "seed", "runs", "batch_size", "events")
             mine = {"sha256": scenario.sha256, "seed": mc.seed, "runs": mc.runs, "batch_size": mc.batch_size, "events": events}
-            theirs = {"sha256": old["scenario"]["sha256"], **{k: old.get(k) for k in same[1:]}}
+            theirs = {"sha256": old.scenario.sha256, **{k: getattr(old, k) for k in same[1:]}}
             diff = [k for k in same if mine[k] != theirs[k]]
             if diff:
                 raise OutputError(f"{out}: cannot resume: the earlier run differs in {', '.join(diff)}; use --force to start again")
-            fresh["batches_complete"] = old["batches_complete"]
-            fresh["started"] = old["started"]
-            drop_stale_parts(out, set(old["batches_complete"]))
+            fresh = fresh.model_copy(update={"batches_complete": old.batches_complete, "started": old.started})
+            drop_stale_parts(out, set(old.batches_complete))
         else:
-            state = "complete" if old.get("complete") else f"incomplete ({len(old.get('batches_complete', []))} of {old.get('batches')} batches)"
+            state = "complete" if old.complete else f"incomplete ({len(old.batches_complete)} of {old.batches} batches)"
             raise OutputError(f"{out}: holds an earlier run ({state}); add --resume to finish it or --force to start again")
     elif any((out / t).exists() for t in ("program_years", "pool_years")):
         if not force:
             raise OutputError(f"{out}: holds tables but no manifest; add --force to start again")
         clear(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / MANIFEST, fresh)
+    write_manifest(out, fresh)
     return fresh
 
 
-def _manifest(scenario: Scenario, model: Model, batches: int, events: bool, engine: str, workers: int) -> dict:
+def _manifest(scenario: Scenario, model: Model, batches: int, events: bool, engine: str, workers: int) -> Manifest:
     mc = scenario.monte_carlo
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "sim_version": __version__,
-        "scenario": {"file": scenario.path, "name": scenario.name, "title": scenario.spec.title,
-                     "file_sha256": file_digest(scenario.path), "sha256": scenario.sha256},
-        "seed": mc.seed,
-        "runs": mc.runs,
-        "batch_size": mc.batch_size,
-        "batches": batches,
-        "batches_complete": [],
-        "complete": False,
-        "events": events,
-        "tables": ["program_years", "pool_years", "funder_years"] + (["awards"] if events else []),
-        "engine": engine,
-        "executor": "serial" if workers <= 1 else "processes",
-        "workers": workers,
-        "python": platform.python_version(),
-        "started": dt.datetime.now().isoformat(timespec="seconds"),
-        "finished": None,
-        "horizon": [str(model.start), str(model.years[-1]) + "-12-31"],
-        "programs": [_program_meta(model, p) for p in model.programs],
-        "pools": [{"pool": p.key, "title": p.title, "rationing": p.rationing, "rationing_basis": p.rationing_basis,
-                   "period": p.period, "budgets": {str(y): b for y, b in p.budgets.items()}} for p in model.pools],
-        "funders": model.funders,
-    }
+    return Manifest(
+        schema_version=SCHEMA_VERSION,
+        sim_version=__version__,
+        scenario=ScenarioInfo(file=scenario.path, name=scenario.name, title=scenario.spec.title,
+                              file_sha256=file_digest(scenario.path), sha256=scenario.sha256),
+        seed=mc.seed,
+        runs=mc.runs,
+        batch_size=mc.batch_size,
+        batches=batches,
+        events=events,
+        tables=("program_years", "pool_years", "funder_years") + (("awards",) if events else ()),
+        engine=engine,
+        executor="serial" if workers <= 1 else "processes",
+        workers=workers,
+        python=platform.python_version(),
+        started=dt.datetime.now().isoformat(timespec="seconds"),
+        horizon=(str(model.start), str(model.years[-1]) + "-12-31"),
+        programs=tuple(_program_meta(model, p) for p in model.programs),
+        pools=tuple(PoolInfo(pool=p.key, title=p.title, rationing=p.rationing, rationing_basis=p.rationing_basis,
+                             period=p.period, budgets=dict(p.budgets)) for p in model.pools),
+        funders=tuple(model.funders),
+    )
 
 
-def _program_meta(model: Model, p) -> dict:
-    return {"policy": p.policy, "program": p.id, "clause": p.program.clause, "title": p.program.title,
-            "pool": model.pools[p.pool].key, "selection": p.program.selection}
+def _program_meta(model: Model, p) -> ProgramInfo:
+    return ProgramInfo(policy=p.policy, program=p.id, clause=p.program.clause, title=p.program.title,
+                       pool=model.pools[p.pool].key, selection=p.program.selection)

@@ -24,11 +24,13 @@ import pyarrow.parquet as pq
 
 from sim.engine.outcomes import OUTCOMES
 from sim.errors import OutputError
+from sim.runs.manifest import MANIFEST, SCHEMA_VERSION, Manifest, read_manifest
 from sim.scenario.model import Model
 
-SCHEMA_VERSION = 1
+__all__ = ["MANIFEST", "SCHEMA_VERSION", "SCHEMAS", "TABLES", "Manifest", "read_manifest", "scan", "to_arrow",
+           "write_part", "part_path"]
+
 TABLES = ("program_years", "pool_years", "funder_years", "awards")
-MANIFEST = "manifest.json"
 
 SCHEMAS: dict[str, pa.Schema] = {
     "program_years": pa.schema([
@@ -103,16 +105,6 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def read_manifest(out: Path) -> dict:
-    path = Path(out) / MANIFEST
-    if not path.exists():
-        raise OutputError(f"{out}: no {MANIFEST}; this is not the output of `sim run` (or the run never started)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise OutputError(f"{path}: unreadable manifest ({exc})") from None
-
-
 def clear(out: Path) -> None:
     """Remove what `sim run` writes in ``out`` (and nothing else)."""
     for table in TABLES:
@@ -141,16 +133,14 @@ def scan(out: str | Path, table: str, *, allow_incomplete: bool = False) -> pl.L
     ``allow_incomplete``), or the table was not written (``awards`` needs ``--events``).
     """
     out = Path(out)
-    if not out.exists():
-        raise OutputError(f"{out}: no such folder; run `sim run SCENARIO --out {out}` first")
     manifest = read_manifest(out)
-    if not manifest.get("complete") and not allow_incomplete:
-        done, total = len(manifest.get("batches_complete", [])), manifest.get("batches", "?")
-        raise OutputError(f"{out}: the run is incomplete ({done} of {total} batches); finish it with `sim run {manifest['scenario']['file']} --out {out} --resume`")
-    if table not in manifest.get("tables", []):
+    if not manifest.complete and not allow_incomplete:
+        raise OutputError(f"{out}: the run is incomplete ({len(manifest.batches_complete)} of {manifest.batches} batches); "
+                          f"finish it with `sim run {manifest.scenario.file} --out {out} --resume`")
+    if table not in manifest.tables:
         hint = " (run with --events to record it)" if table == "awards" else ""
         raise OutputError(f"{out}: table {table} was not written{hint}")
-    paths = [part_path(out, table, b) for b in sorted(manifest.get("batches_complete", []))]
+    paths = [part_path(out, table, b) for b in sorted(manifest.batches_complete)]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise OutputError(f"{out}: {len(missing)} part(s) listed in the manifest are missing, e.g. {missing[0]}; run again with --force")
