@@ -83,5 +83,5 @@ class OptionError(SimError):
     def __init__(self, option: str, value: object, message: str):
         self.option = option if option.startswith("-") else "--" + option.replace("_", "-")
         self.value = value
-        shown = "''" if value == "" else value
-        super().__init__(f"{self.option} {shown}: {message}")
+        shown = "" if value is None else " ''" if value == "" else f" {value}"
+        super().__init__(f"{self.option}{shown}: {message}")

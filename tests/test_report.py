@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from sim.report.figures import QUANTILES, build_report, pct, summary_long
-from sim.runs.storage import MANIFEST, SCHEMAS, write_json, write_part
+from sim.runs.storage import MANIFEST, SCHEMAS, publish, write_json, write_part
 
 RUNS = 10
 YEARS = (2025, 2026)
@@ -88,6 +88,7 @@ def write_fixture(out, *, awards: bool = True, complete: bool = True, period: st
         half = frame.filter(pl.col("run") < 5), frame.filter(pl.col("run") >= 5)
         for batch, part in enumerate(half):
             write_part(out, name, batch, part.to_arrow().cast(SCHEMAS[name]))
+            publish(out, batch, (name,))
     manifest = {
         "schema_version": 1, "runs": RUNS, "seed": 1, "batch_size": 5, "batches": 2, "batches_complete": [0, 1] if complete else [0],
         "complete": complete, "events": awards, "tables": list(frames),

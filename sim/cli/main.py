@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 
 from sim.cli import policies, quote, report, run, size, sweep, validate
-from sim.errors import SimError
+from sim.errors import RunInterrupted, SimError
+from sim.runs.lock import set_command
 
 app = typer.Typer(
     name="sim",
@@ -32,14 +33,16 @@ app.command("sweep")(sweep.sweep)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 success, 2 a user error, 1 aborted)."""
+    """Run the CLI; return the exit code (0 success, 2 a user error, 130 interrupted, 1 aborted)."""
+    set_command(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="sim")
     except SystemExit as exc:  # typer ends every command this way, 0 included
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except SimError as exc:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {exc}", markup=False)
-        return 2
+        # markup and emoji off: a message is printed exactly as written (":100:" stays ":100:")
+        Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False).print(f"error: {exc}")
+        return 130 if isinstance(exc, RunInterrupted) else 2
     return 0
 
 

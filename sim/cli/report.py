@@ -11,6 +11,7 @@ from rich.console import Console
 from sim.report.figures import build_report
 from sim.report.render import write_report
 from sim.report.terminal import print_report
+from sim.runs.lock import locked
 
 RISK_HELP = "Target chance of a pool running dry in a year, for the budget needed (0 < risk < 1)."
 
@@ -31,9 +32,14 @@ def report(
 
 
 def make_report(directory: Path, *, risk: float, console: Console, tables: bool = True) -> list[Path]:
-    """Compute the report of a run folder, write its files, print it; shared with `sim run --report`."""
-    result = build_report(directory, risk=risk)
-    paths = write_report(result)
+    """Compute the report of a run folder, write its files, print it; shared with `sim run --report`.
+
+    The folder's lock is held from reading to writing, so the files describe exactly the
+    run that was read, and no run can replace it in between.
+    """
+    with locked(directory, create=False):
+        result = build_report(directory, risk=risk)
+        paths = write_report(result)
     if tables:
         print_report(result, console)
     console.print(f"report: {', '.join(str(p) for p in paths)}", markup=False)

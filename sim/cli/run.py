@@ -29,10 +29,10 @@ def run(
     runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed (default: the scenario's).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario name>).")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario name>).")] = None,
     events: Annotated[bool, typer.Option("--events", help="Also write every decision to the awards table.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run in the same folder.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in the same folder.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run in the same folder, with the options it was started with.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in the same folder (kept until the new run completes).")] = False,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs per batch written (default: the scenario's).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="auto (fast when it supports the scenario), simpy or fast.")] = "auto",
     executor: Annotated[str, typer.Option("--executor", help="local (processes on this machine) or dask.")] = "local",
@@ -57,7 +57,7 @@ def run(
         bar.update(task, completed=done, total=total)
 
     try:
-        result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=events or report,
+        result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=True if events or report else None,
                           resume=resume, force=force, batch_size=batch_size, engine=engine,
                           executor=executor, address=address,
                           scheduler_file=str(scheduler_file) if scheduler_file else None, progress=progress)
@@ -87,6 +87,8 @@ def pool_summary(out: Path) -> pl.DataFrame:
 
 def print_summary(result: RunResult, console: Console) -> None:
     m = result.manifest
+    for note in result.notes:
+        console.print(f"repaired: {note}", markup=False)
     console.print(f"{m.runs} runs of {m.scenario.name} (seed {m.seed}, engine {result.engine}, "
                   f"{m.executor} × {m.workers}) in {result.seconds:.1f} s → {result.out}", markup=False)
     table = Table(title="Pools per budget year (万元; demand = what applications asked)", title_justify="left",

@@ -38,6 +38,7 @@ import polars as pl
 
 from sim.errors import OutputError
 from sim.report.figures import pool_meta, pool_risk, pool_runs
+from sim.runs.lock import locked
 from sim.runs.runner import RunResult, simulate
 from sim.runs.storage import MANIFEST, scan
 from sim.scenario.schema import Scenario
@@ -83,7 +84,13 @@ def size(
     Raises :class:`OutputError` if ``out`` holds an earlier sizing and not ``force``.
     """
     out = Path(out) if out is not None else Path("outputs") / f"{scenario.name}-size"
-    _prepare(out, force)
+    with locked(out):
+        _prepare(out, force)
+        return _size(scenario, out, risk=risk, runs=runs, seed=seed, workers=workers, progress=progress)
+
+
+def _size(scenario: Scenario, out: Path, *, risk: float, runs: int | None, seed: int | None, workers: int | None,
+          progress: Callable[[str, int, int], None] | None) -> Sizing:
     report = (lambda stage: (lambda done, total: progress(stage, done, total))) if progress else (lambda stage: None)
     base = simulate(scenario, runs=runs, seed=seed, workers=workers, out=out / "base", force=True, progress=report("base"))
     n = base.manifest.runs
@@ -110,12 +117,10 @@ def size(
 
 
 def _prepare(out: Path, force: bool) -> None:
+    """Refuse an earlier sizing unless ``force``; its files are replaced only when the new one is done."""
     earlier = [p for p in (out / "sizing.parquet", out / "base" / MANIFEST, out / "confirm" / MANIFEST) if p.exists()]
     if earlier and not force:
         raise OutputError(f"{out}: holds an earlier sizing ({earlier[0].relative_to(out)}); add --force to replace it or choose another --out")
-    for name in ("sizing.parquet", "sizing.csv"):
-        (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def _figures(run_dir: Path, pools: pl.DataFrame, runs: int, risk: float) -> pl.DataFrame:

@@ -40,6 +40,7 @@ from sim.errors import InputError, OutputError, SimError
 from sim.report.display import interval, percent, short_paths, short_pool, wan, wan_up
 from sim.report.figures import pool_figures, pool_meta, pool_risk
 from sim.report.page import Cell, box, document, esc, image, section, table
+from sim.runs.lock import locked
 from sim.runs.manifest import Manifest, read_manifest
 from sim.runs.runner import simulate
 from sim.runs.storage import MANIFEST, clear, scan
@@ -191,7 +192,13 @@ def sweep(
     """
     variants = plan(scenario, axes)
     out = Path(out) if out is not None else Path("outputs") / f"{scenario.name}-sweep"
-    _prepare(out, [v.name for v in variants], force)
+    with locked(out):
+        _prepare(out, [v.name for v in variants], force)
+        return _sweep(scenario, axes, variants, out, runs=runs, seed=seed, workers=workers, risk=risk, progress=progress)
+
+
+def _sweep(scenario: Scenario, axes: list[Axis], variants: list[Variant], out: Path, *, runs: int | None,
+           seed: int | None, workers: int | None, risk: float, progress: Callable[[str, int, int], None] | None) -> SweepResult:
     seed = seed if seed is not None else scenario.monte_carlo.seed
     n = runs if runs is not None else scenario.monte_carlo.runs
     manifest = None
@@ -213,9 +220,6 @@ def _prepare(out: Path, names: list[str], force: bool) -> None:
         if folder.name not in names and (folder / MANIFEST).exists():
             clear(folder)
             shutil.rmtree(folder, ignore_errors=True)
-    for name in ("sweep.parquet", "sweep.csv", "sweep.html"):
-        (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def compare(out: Path, axes: list[Axis], variants: list[Variant], *, runs: int, risk: float) -> pl.DataFrame:

@@ -43,8 +43,9 @@ from sim.report.uncertainty import (
     quantile_ranks,
     wilson,
 )
+from sim.runs.lock import locked
 from sim.runs.manifest import Manifest, read_manifest
-from sim.runs.storage import scan
+from sim.runs.storage import recover, resume_command, scan
 
 QUANTILES = (0.05, 0.5, 0.9, 0.95, 0.99)
 FAN = (0.1, 0.5, 0.9)
@@ -395,20 +396,34 @@ class Report:
 def build_report(out: str | Path, *, risk: float = 0.05) -> Report:
     """Read a complete run's outputs and compute every figure of the report.
 
-    Raises :class:`OutputError` when ``out`` is not a complete run (see :func:`sim.runs.storage.scan`).
+    The folder's lock is held while it is read (a run writing it makes this refuse,
+    naming that run), and every table is read against one and the same manifest, so the
+    figures belong to exactly one run.  Raises :class:`OutputError` when ``out`` is not a
+    complete run or a part is damaged (see :func:`sim.runs.storage.scan`), and
+    :class:`FolderBusy` when another process writes it.
     """
     _check_risk(risk)
     out = Path(out)
-    program_years = scan(out, "program_years")
-    pool_years = scan(out, "pool_years")
-    funder_years = scan(out, "funder_years")
-    manifest = read_manifest(out)
+    with locked(out, create=False):
+        recover(out)
+        manifest = read_manifest(out)
+        try:
+            return _figures(out, manifest, risk)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise OutputError(f"{out}: cannot read the run's tables ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                              f"if a part is damaged, delete it and run `{resume_command(manifest, out)}`") from None
+
+
+def _figures(out: Path, manifest: Manifest, risk: float) -> Report:
     runs = manifest.runs
+    program_years = scan(out, "program_years", manifest=manifest)
+    pool_years = scan(out, "pool_years", manifest=manifest)
+    funder_years = scan(out, "funder_years", manifest=manifest)
     programs, pools = program_meta(manifest), pool_meta(manifest)
     exposure = pool_exposure(pool_years, program_years, runs=runs, pools=pools)
     fan = None
     if "awards" in manifest.tables:
-        fan = cumulative_grants(scan(out, "awards"), runs=runs, programs=programs)
+        fan = cumulative_grants(scan(out, "awards", manifest=manifest), runs=runs, programs=programs)
     return Report(
         out=out, manifest=manifest, runs=runs, risk=risk,
         programs=program_figures(program_years, runs=runs, programs=programs),

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from sim import __version__
+from sim.errors import OutputError
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
 from sim.report.figures import (
     FAN,
@@ -28,28 +29,40 @@ from sim.report.figures import (
 )
 from sim.report.page import Cell, box, document, esc, image, section, table
 from sim.report.workbook import Column, Sheet, write_workbook
+from sim.runs.lock import locked
 
 FILES = ("report.html", "report.xlsx", "summary.parquet")
 MEASURE_LABEL = {"demand": "demand", "granted": "granted", "unmet": "unmet demand"}
 
 
 def write_report(report: Report) -> list[Path]:
-    """Write the three files into the run's folder; return their paths."""
+    """Write the three files into the run's folder, as a set; return their paths.
+
+    Each file is first written under a temporary name; only when all three are written
+    are they renamed into place.  A failure (a full disk) removes the temporary files and
+    leaves any earlier report untouched: never half a report, never a mix of two.
+    """
     out = report.out
-    html_path = out / "report.html"
-    _write_text(html_path, html(report))
-    xlsx_path = write_workbook(out / "report.xlsx", sheets(report), about=about(report))
-    parquet_path = out / "summary.parquet"
-    tmp = parquet_path.with_name(f".{parquet_path.name}.{os.getpid()}.tmp")
-    summary_long(report).write_parquet(tmp)
-    os.replace(tmp, parquet_path)
-    return [html_path, xlsx_path, parquet_path]
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    paths = [out / name for name in FILES]
+    temps = [p.with_name(f".{p.name}.{os.getpid()}.tmp") for p in paths]
+    writers = (lambda tmp: tmp.write_text(html(report), encoding="utf-8"),
+               lambda tmp: write_workbook(tmp, sheets(report), about=about(report)),
+               lambda tmp: summary_long(report).write_parquet(tmp))
+    with locked(out, create=False):
+        try:
+            for write, tmp in zip(writers, temps):
+                write(tmp)
+            for tmp, path in zip(temps, paths):
+                os.replace(tmp, path)
+        except BaseException as exc:
+            for tmp in temps:
+                tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise OutputError(f"{out}: cannot write the report ({exc.strerror or exc}"
+                                  f"{': ' + str(exc.filename) if exc.filename else ''}); any earlier report files "
+                                  "are unchanged; free some space and run `sim report` again") from None
+            raise
+    return paths
 
 
 def single_policy(report: Report) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,10 +52,12 @@ def display_width(text: str) -> int:
 
 
 def write_workbook(path: str | Path, sheets: list[Sheet], *, about: list[tuple[str, str]] = ()) -> Path:
-    """Write ``sheets`` (after a "Read me" sheet of ``about`` key/value lines) to ``path`` atomically."""
+    """Write ``sheets`` (after a "Read me" sheet of ``about`` key/value lines) to ``path``.
+
+    The caller writes to a temporary name and renames (see :func:`sim.report.render.write_report`).
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_numbers": False})
+    book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "strings_to_numbers": False})
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
     formats = {k: book.add_format(v) for k, v in FORMATS.items()}
     if about:
@@ -64,7 +65,6 @@ def write_workbook(path: str | Path, sheets: list[Sheet], *, about: list[tuple[s
     for sheet in sheets:
         _sheet(book, sheet, header, formats)
     book.close()
-    os.replace(tmp, path)
     return path
 
 
