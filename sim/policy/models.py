@@ -369,6 +369,12 @@ class Pool(Strict):
     implicit: bool = False
     note: str | None = None
 
+    @model_validator(mode="after")
+    def _one_budget_for_life(self) -> "Pool":
+        if self.period == "life" and isinstance(self.budget, dict):
+            raise ValueError("@budget: a pool over the policy's life (period: life) has one budget, not one per year")
+        return self
+
     def budget_in(self, year: int) -> int | None:
         if isinstance(self.budget, dict):
             return self.budget.get(year)
