@@ -6,9 +6,9 @@ import json
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from sim.cli.output import console
 from sim.errors import PolicyError
 from sim.policy.load import POLICY_DIR, load_policy, resolve_policy
 from sim.policy.models import Policy, Program
@@ -31,7 +31,7 @@ def policies(
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    console = Console(highlight=False)
+    out = console()
     for pol in loaded:
         table = Table(title=f"{pol.id} — {pol.title} ({pol.source})", title_justify="left")
         for col in ("program", "clause", "title", "selection", "rule", "cap 万元", "pool", "pool 万元/yr", "allocation"):
@@ -41,7 +41,7 @@ def policies(
                           wan(row["cap_yuan"], 0) if row["cap_yuan"] is not None else "—",
                           row["pool"], wan(row["pool_budget_yuan"], 0) if row["pool_budget_yuan"] is not None else "no limit",
                           f"{row['allocation']} ({row['allocation_basis']})")
-        console.print(table)
+        out.print(table)
 
 
 def describe_rule(program: Program) -> str:

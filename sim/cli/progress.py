@@ -31,7 +31,7 @@ def stages(title: str) -> Iterator[Callable[[str, int, int], None]]:
         if not tasks:
             bar.start()
         if stage not in tasks:
-            tasks[stage] = bar.add_task(f"{title} {stage}", total=total)
+            tasks[stage] = bar.add_task(f"{title} {stage}".strip(), total=total)
         bar.update(tasks[stage], completed=done, total=total)
 
     try:

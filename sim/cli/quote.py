@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from sim.cli.output import console
 from sim.policy.load import load_policy, resolve_policy
 from sim.policy.money import wan
 from sim.policy.quote import parse_firm
@@ -29,7 +29,7 @@ def quote(
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
-    console = Console(highlight=False)
+    out = console()
     table = Table(title=f"{pol.id}: programs this firm qualifies for", title_justify="left")
     for col in ("program", "clause", "title", "万元", "assumed / notes"):
         table.add_column(col, overflow="fold")
@@ -38,11 +38,11 @@ def quote(
     for e in result.case_by_case:
         label = "一事一议" if e.selection == "case_by_case" else "no amount in text"
         table.add_row(e.program, e.clause, e.title, label, "; ".join(e.assumed))
-    console.print(table)
-    console.print(f"total of quoted amounts: {wan(result.total_yuan)} 万元")
+    out.print(table)
+    out.print(f"total of quoted amounts: {wan(result.total_yuan)} 万元")
     for x in result.excluded:
-        console.print(f"excluded {x.program} {x.clause} {x.title}: {x.reason}", markup=False)
+        out.print(f"excluded {x.program} {x.clause} {x.title}: {x.reason}", markup=False)
     for n in result.needs:
-        console.print(f"needs {', '.join(n.missing)} for {n.program} {n.clause} {n.title}", markup=False)
+        out.print(f"needs {', '.join(n.missing)} for {n.program} {n.clause} {n.title}", markup=False)
     for c in result.firm_caps:
-        console.print(f"note: {c.clause} caps {', '.join(c.programs)} together at {wan(c.cap_yuan)} 万元 a {c.period}; quoted {wan(c.total_yuan)}", markup=False)
+        out.print(f"note: {c.clause} caps {', '.join(c.programs)} together at {wan(c.cap_yuan)} 万元 a {c.period}; quoted {wan(c.total_yuan)}", markup=False)

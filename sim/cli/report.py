@@ -8,10 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sim.cli.options import probability
+from sim.cli.output import console
 from sim.report.figures import build_report
 from sim.report.render import write_report
 from sim.report.terminal import print_report
 from sim.runs.lock import locked
+from sim.runs.manifest import read_manifest
 
 RISK_HELP = "Target chance of a pool running dry in a year, for the budget needed (0 < risk < 1)."
 
@@ -28,7 +31,8 @@ def report(
 
     Example: sim report outputs/binjiang --risk 0.05
     """
-    make_report(directory, risk=risk, console=Console(highlight=False), tables=not quiet)
+    probability("--risk", risk)
+    make_report(directory, risk=risk, console=console(), tables=not quiet)
 
 
 def make_report(directory: Path, *, risk: float, console: Console, tables: bool = True) -> list[Path]:
@@ -37,6 +41,7 @@ def make_report(directory: Path, *, risk: float, console: Console, tables: bool 
     The folder's lock is held from reading to writing, so the files describe exactly the
     run that was read, and no run can replace it in between.
     """
+    read_manifest(directory)  # not a run: refused before the folder's lock is taken
     with locked(directory, create=False):
         result = build_report(directory, risk=risk)
         paths = write_report(result)

@@ -8,32 +8,27 @@ from typing import Annotated, Optional
 import polars as pl
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
+from sim.cli.options import whole
+from sim.cli.output import console
+from sim.cli.progress import stages
 from sim.policy.money import wan
+from sim.report.figures import pool_summary
 from sim.runs.runner import RunResult, simulate
-from sim.runs.storage import scan
 from sim.scenario.load import load_scenario
 
 
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
-    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed (default: the scenario's).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
+    runs: Annotated[Optional[str], typer.Option("--runs", "-n", metavar="N", help="Monte Carlo runs (default: the scenario's).")] = None,
+    seed: Annotated[Optional[str], typer.Option("--seed", metavar="N", help="Root seed (default: the scenario's).")] = None,
+    workers: Annotated[Optional[str], typer.Option("--workers", "-w", metavar="N", help="Worker processes (default: all cores).")] = None,
     out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario name>).")] = None,
     events: Annotated[bool, typer.Option("--events", help="Also write every decision to the awards table.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run in the same folder, with the options it was started with.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in the same folder (kept until the new run completes).")] = False,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs per batch written (default: the scenario's).")] = None,
+    batch_size: Annotated[Optional[str], typer.Option("--batch-size", metavar="N", help="Runs per batch written (default: the scenario's).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="auto (fast when it supports the scenario), simpy or fast.")] = "auto",
     executor: Annotated[str, typer.Option("--executor", help="local (processes on this machine) or dask.")] = "local",
     address: Annotated[Optional[str], typer.Option("--address", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")] = None,
@@ -48,41 +43,17 @@ def run(
     sim run scenarios/binjiang.yaml --runs 100000 --executor dask --address tcp://HOST:8786
     """
     spec = load_scenario(scenario)
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
-    task = bar.add_task(f"sim run {spec.name}", total=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.start()  # only once the output folder is accepted: a refusal shows no bar
-        bar.update(task, completed=done, total=total)
-
-    try:
-        result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=True if events or report else None,
-                          resume=resume, force=force, batch_size=batch_size, engine=engine,
-                          executor=executor, address=address,
-                          scheduler_file=str(scheduler_file) if scheduler_file else None, progress=progress)
-    finally:
-        bar.stop()
-    print_summary(result, Console(highlight=False))
+    with stages(f"sim run {spec.name}") as update:
+        result = simulate(spec, runs=whole("--runs", runs), seed=whole("--seed", seed), workers=whole("--workers", workers),
+                          out=out, events=True if events or report else None, resume=resume, force=force,
+                          batch_size=whole("--batch-size", batch_size), engine=engine, executor=executor, address=address,
+                          scheduler_file=str(scheduler_file) if scheduler_file else None,
+                          progress=lambda done, total: update("", done, total))
+    print_summary(result, console())
     if report:
         from sim.cli.report import make_report
 
-        make_report(result.out, risk=0.05, console=Console(highlight=False), tables=False)
-
-
-def pool_summary(out: Path) -> pl.DataFrame:
-    """Per pool and year across runs: median and 90th percentile of demand and grants, share dry."""
-    demand = (scan(out, "program_years").group_by("run", "pool", "year")
-              .agg(pl.col("demand_yuan").sum()))
-    pools = scan(out, "pool_years").join(demand, on=["run", "pool", "year"], how="left")
-    return (pools.group_by("pool", "year")
-            .agg(pl.col("budget_yuan").first().alias("budget"),
-                 pl.col("demand_yuan").median().alias("demand_p50"),
-                 pl.col("demand_yuan").quantile(0.9, "higher").alias("demand_p90"),
-                 pl.col("granted_yuan").median().alias("granted_p50"),
-                 pl.col("granted_yuan").quantile(0.9, "higher").alias("granted_p90"),
-                 pl.col("exhausted_on").is_not_null().mean().alias("p_dry"))
-            .sort("pool", "year").collect())
+        make_report(result.out, risk=0.05, console=console(), tables=False)
 
 
 def print_summary(result: RunResult, console: Console) -> None:

@@ -11,8 +11,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from sim.cli.options import probability, whole
+from sim.cli.output import console
 from sim.cli.progress import stages
-from sim.errors import SimError
 from sim.planning.sizing import Sizing
 from sim.planning.sizing import size as run_sizing
 from sim.report.display import gap, interval, percent, short_pool, wan, wan_up
@@ -22,10 +23,10 @@ from sim.scenario.load import load_scenario
 def size(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
     risk: Annotated[float, typer.Option("--risk", help="Target chance of a pool running dry in a year (0 < risk < 1).")] = 0.05,
-    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed (default: the scenario's).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-size).")] = None,
+    runs: Annotated[Optional[str], typer.Option("--runs", "-n", metavar="N", help="Monte Carlo runs (default: the scenario's).")] = None,
+    seed: Annotated[Optional[str], typer.Option("--seed", metavar="N", help="Root seed (default: the scenario's).")] = None,
+    workers: Annotated[Optional[str], typer.Option("--workers", "-w", metavar="N", help="Worker processes (default: all cores).")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-size).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier sizing in the same folder.")] = False,
 ) -> None:
     """Size each pool's budget per year so that it runs dry with at most the target risk, then confirm by a second run.
@@ -34,12 +35,12 @@ def size(
 
     Example: sim size scenarios/binjiang.yaml --risk 0.05 --runs 2000 --workers 2
     """
-    if not 0 < risk < 1:
-        raise SimError(f"--risk {risk}: must be a probability strictly between 0 and 1, e.g. 0.05 for 5%")
+    probability("--risk", risk)
     spec = load_scenario(scenario)
     with stages(f"sim size {spec.name}") as progress:
-        result = run_sizing(spec, risk=risk, runs=runs, seed=seed, workers=workers, out=out, force=force, progress=progress)
-    print_sizing(result, risk, Console(highlight=False))
+        result = run_sizing(spec, risk=risk, runs=whole("--runs", runs), seed=whole("--seed", seed),
+                                workers=whole("--workers", workers), out=out, force=force, progress=progress)
+    print_sizing(result, risk, console())
 
 
 def print_sizing(result: Sizing, risk: float, console: Console) -> None:

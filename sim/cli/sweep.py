@@ -11,8 +11,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from sim.cli.options import probability, whole
+from sim.cli.output import console
 from sim.cli.progress import stages
-from sim.errors import SimError
 from sim.planning.sweep import SweepResult, parse_axis
 from sim.planning.sweep import sweep as run_sweep
 from sim.report.display import percent, short_paths, short_pool, wan, wan_up
@@ -25,10 +26,10 @@ SET_HELP = ("PATH=V1,V2,…: a dotted scenario path and its values, each read as
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
     settings: Annotated[list[str], typer.Option("--set", "-s", metavar="PATH=V1,V2", help=SET_HELP)] = [],
-    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs per variant (default: the scenario's).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed, the same for every variant (default: the scenario's).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-sweep).")] = None,
+    runs: Annotated[Optional[str], typer.Option("--runs", "-n", metavar="N", help="Monte Carlo runs per variant (default: the scenario's).")] = None,
+    seed: Annotated[Optional[str], typer.Option("--seed", metavar="N", help="Root seed, the same for every variant (default: the scenario's).")] = None,
+    workers: Annotated[Optional[str], typer.Option("--workers", "-w", metavar="N", help="Worker processes (default: all cores).")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-sweep).")] = None,
     risk: Annotated[float, typer.Option("--risk", help="Target risk for the budget needed column (0 < risk < 1).")] = 0.05,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier sweep in the same folder.")] = False,
 ) -> None:
@@ -39,13 +40,13 @@ def sweep(
 
     Example: sim sweep scenarios/binjiang.yaml --set overrides.binjiang.pools.compute_vouchers.budget=5000万,1亿,1.5亿 --runs 500
     """
-    if not 0 < risk < 1:
-        raise SimError(f"--risk {risk}: must be a probability strictly between 0 and 1, e.g. 0.05 for 5%")
+    probability("--risk", risk)
     axes = [parse_axis(s) for s in settings]
     spec = load_scenario(scenario)
     with stages(f"sim sweep {spec.name}") as progress:
-        result = run_sweep(spec, axes, runs=runs, seed=seed, workers=workers, out=out, force=force, risk=risk, progress=progress)
-    print_sweep(result, Console(highlight=False))
+        result = run_sweep(spec, axes, runs=whole("--runs", runs), seed=whole("--seed", seed),
+                                workers=whole("--workers", workers), out=out, force=force, risk=risk, progress=progress)
+    print_sweep(result, console())
 
 
 def print_sweep(result: SweepResult, console: Console) -> None:

@@ -39,7 +39,7 @@ import polars as pl
 from sim.errors import OutputError
 from sim.report.figures import pool_meta, pool_risk, pool_runs
 from sim.runs.lock import locked
-from sim.runs.runner import RunResult, simulate
+from sim.runs.runner import RunResult, check_options, output_folder, simulate
 from sim.runs.storage import MANIFEST, scan
 from sim.scenario.schema import Scenario
 
@@ -83,7 +83,8 @@ def size(
 
     Raises :class:`OutputError` if ``out`` holds an earlier sizing and not ``force``.
     """
-    out = Path(out) if out is not None else Path("outputs") / f"{scenario.name}-size"
+    check_options(runs=runs, seed=seed, batch_size=None, workers=workers, engine="auto", resume=False, force=force)
+    out = output_folder(out, scenario) if out is not None else Path("outputs") / f"{scenario.name}-size"
     with locked(out):
         _prepare(out, force)
         return _size(scenario, out, risk=risk, runs=runs, seed=seed, workers=workers, progress=progress)

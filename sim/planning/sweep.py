@@ -42,7 +42,7 @@ from sim.report.figures import pool_figures, pool_meta, pool_risk
 from sim.report.page import Cell, box, document, esc, image, section, table
 from sim.runs.lock import locked
 from sim.runs.manifest import Manifest, read_manifest
-from sim.runs.runner import simulate
+from sim.runs.runner import check_options, output_folder, simulate
 from sim.runs.storage import MANIFEST, clear, scan
 from sim.scenario.schema import Scenario
 
@@ -190,8 +190,9 @@ def sweep(
     Raises :class:`SweepError` / :class:`ScenarioError` for a bad path or value (before any
     run), and :class:`OutputError` when ``out`` holds an earlier sweep and not ``force``.
     """
+    check_options(runs=runs, seed=seed, batch_size=None, workers=workers, engine="auto", resume=False, force=force)
     variants = plan(scenario, axes)
-    out = Path(out) if out is not None else Path("outputs") / f"{scenario.name}-sweep"
+    out = output_folder(out, scenario) if out is not None else Path("outputs") / f"{scenario.name}-sweep"
     with locked(out):
         _prepare(out, [v.name for v in variants], force)
         return _sweep(scenario, axes, variants, out, runs=runs, seed=seed, workers=workers, risk=risk, progress=progress)

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sim.errors import OutputError, SimError
+from sim.errors import OptionError, OutputError
 from sim.report.uncertainty import (
     order_statistics,
     proportion_se,
@@ -264,7 +264,7 @@ def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: in
 
 def _check_risk(risk: float) -> None:
     if not 0 < risk < 1:
-        raise SimError(f"risk(={risk}) must be a probability strictly between 0 and 1, e.g. 0.05 for 5%")
+        raise OptionError("--risk", risk, "must be a probability strictly between 0 and 1, e.g. --risk 0.05 for 5%")
 
 
 def _get_sorted(col: str, rank: int | None) -> pl.Expr:
@@ -404,6 +404,7 @@ def build_report(out: str | Path, *, risk: float = 0.05) -> Report:
     """
     _check_risk(risk)
     out = Path(out)
+    read_manifest(out)  # not a run: refused before the folder's lock is taken
     with locked(out, create=False):
         recover(out)
         manifest = read_manifest(out)
@@ -494,3 +495,28 @@ def imprecise(report: Report, *, tolerance: float = 0.05) -> pl.DataFrame:
             .with_columns(width.alias("halfwidth"))
             .filter(lo.is_null() | hi.is_null() | (pl.col("halfwidth") > tolerance))
             .drop("_max"))
+
+
+def pool_summary(out: str | Path) -> pl.DataFrame:
+    """The short table `sim run` prints: per pool and year, budget, demand and grants (p50, p90), P(dry).
+
+    Percentiles as in the report (the ``ceil(N q)``-th smallest of the runs' values, runs
+    without demand counting as 0), so that `sim run` and `sim report` agree on one folder.
+    Columns: pool, year, budget, demand_p50, demand_p90, granted_p50, granted_p90, p_dry.
+    """
+    out = Path(out)
+    manifest = read_manifest(out)
+    runs, pools = manifest.runs, pool_meta(manifest)
+    program_years = scan(out, "program_years", manifest=manifest)
+    per_run = pool_runs(program_years, runs=runs, pools=pools)
+    k50, k90 = quantile_ranks(runs, 0.5).k, quantile_ranks(runs, 0.9).k
+    figures = (per_run.group_by("pool", "year")
+               .agg(*[pl.col(m).sort().get(k - 1).alias(f"{m}_p{q}") for m in ("demand", "granted") for q, k in ((50, k50), (90, k90))])
+               .collect())
+    dry = (scan(out, "pool_years", manifest=manifest).group_by("pool", "year")
+           .agg((pl.col("exhausted_on").is_not_null().sum() / runs).alias("p_dry")).collect())
+    return (pools.select("pool", "year", pl.col("budget_yuan").alias("budget"))
+            .join(figures, on=["pool", "year"], how="left").join(dry, on=["pool", "year"], how="left")
+            .with_columns(pl.col("p_dry").fill_null(0.0))
+            .select("pool", "year", "budget", "demand_p50", "demand_p90", "granted_p50", "granted_p90", "p_dry")
+            .sort("pool", "year"))

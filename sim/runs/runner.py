@@ -37,7 +37,8 @@ from sim import __version__
 from sim.engine import fast
 from sim.engine.population import sample
 from sim.engine.simpy import run as run_simpy
-from sim.errors import OptionError, OutputError, RunInterrupted
+from sim.errors import OptionError, OutputError, RunInterrupted, ScenarioError
+from sim.policy.loader import line_of
 from sim.runs import executors
 from sim.runs.lock import locked
 from sim.runs.manifest import (
@@ -65,6 +66,7 @@ from sim.runs.storage import (
     to_arrow,
     write_part,
 )
+from sim.scenario.footprint import available_memory, footprint, free_disk, size
 from sim.scenario.load import file_digest
 from sim.scenario.model import Model, build
 from sim.scenario.schema import Scenario
@@ -210,6 +212,8 @@ def simulate(
     workers = workers or os.cpu_count() or 1
     model = model_for(scenario)
     engine, why = choose_engine(model, engine)
+    check_capacity(scenario, model, out, events=events, workers=workers, runs_given=runs is not None,
+                   batch_given=batch_size is not None)
     with executors.connect(executor, workers, address, scheduler_file) as pool, locked(out):
         recover(out)
         fresh = _manifest(scenario, model, events, engine, why, workers, pool)
@@ -234,6 +238,48 @@ def check_options(*, runs: int | None, seed: int | None, batch_size: int | None,
             raise OptionError(option, value, f"must be {least} or more, e.g. {example}")
     if engine not in ("auto", "simpy", "fast"):
         raise OptionError("--engine", engine, "must be auto (the fast engine when it supports the scenario), simpy or fast")
+
+
+MAX_BATCHES = 1_000_000  # the manifest lists every batch and is rewritten after each
+
+
+def check_capacity(scenario: Scenario, model: Model, out: Path, *, events: bool, workers: int,
+                   runs_given: bool = True, batch_given: bool = True) -> None:
+    """Refuse, with the estimate, runs that cannot fit in this machine's memory or disk.
+
+    The batch size and the number of workers decide the memory (each worker holds one
+    batch's tables and one run being computed); the number of runs decides the disk.  A
+    value that came from the scenario's ``monte_carlo`` is blamed there, with its line.
+    """
+    mc = scenario.monte_carlo
+    batches = -(-mc.runs // mc.batch_size)
+    batch = min(mc.batch_size, mc.runs)
+
+    def refuse(option: str, value: int, given: bool, message: str) -> None:
+        if given:
+            raise OptionError(option, value, message)
+        loc = ("monte_carlo", option.removeprefix("--").replace("-", "_"))
+        raise ScenarioError.one(scenario.path, ".".join(loc), f"{value}: {message}", line_of(scenario.lines, loc))
+
+    if batches > MAX_BATCHES:
+        refuse("--runs", mc.runs, runs_given, f"in batches of {mc.batch_size} makes {batches:,} batches, more than "
+               f"{MAX_BATCHES:,}; give a larger --batch-size, e.g. --batch-size {-(-mc.runs // MAX_BATCHES)}")
+    need = footprint(scenario.spec, len(model.programs), len(model.pools), len(model.funders))
+    busy = min(workers, batches)
+    have = available_memory()
+    if busy * need.batch_bytes(batch, events) > have:
+        if busy * need.batch_bytes(1, events) <= have:
+            refuse("--batch-size", mc.batch_size, batch_given,
+                   f"{busy} worker(s) holding batches of {batch} runs need about "
+                   f"{size(busy * need.batch_bytes(batch, events))} of memory; {size(have)} is available; "
+                   "give a smaller --batch-size" + (" or fewer --workers" if busy > 1 else ""))
+        raise OptionError("--workers", workers, f"{busy} workers need about {size(busy * need.batch_bytes(1, events))} "
+                          f"of memory; {size(have)} is available; give fewer --workers")
+    disk, free = need.disk_bytes(mc.runs, events), free_disk(out)
+    if disk > free:
+        refuse("--runs", mc.runs, runs_given, f"would write about {size(disk)} of tables"
+               f"{' (with --events)' if events else ''}; {size(free)} is free where {out} is; give fewer runs"
+               + ("" if not events else " or leave out --events"))
 
 
 def output_folder(out: str | Path | None, scenario: Scenario) -> Path:
