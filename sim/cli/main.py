@@ -7,10 +7,12 @@ end as one message on stderr and exit code 2; nothing half-written is left behin
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from sim import __version__
 from sim.cli import policies, quote, report, run, size, sweep, validate
 from sim.errors import RunInterrupted, SimError
 from sim.runs.lock import set_command
@@ -19,10 +21,25 @@ app = typer.Typer(
     name="sim",
     help="Simulate AI and compute subsidy policies: who claims what, from which pool, and what budget it takes.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # sim --install-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"sim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", help="Print sim's version and exit.", is_eager=True,
+                                                callback=_version)] = False) -> None:
+    """Simulate AI and compute subsidy policies: who claims what, from which pool, and what budget it takes.
+
+    Example: sim run scenarios/binjiang.yaml --report
+    """
 app.command("run")(run.run)
 app.command("validate")(validate.validate)
 app.command("policies")(policies.policies)

@@ -13,6 +13,7 @@ from sim.errors import PolicyError
 from sim.policy.load import POLICY_DIR, load_policy, resolve_policy
 from sim.policy.models import Policy, Program
 from sim.policy.money import format_rate, wan
+from sim.report.terminal import show
 
 
 def policies(
@@ -41,7 +42,7 @@ def policies(
                           wan(row["cap_yuan"], 0) if row["cap_yuan"] is not None else "—",
                           row["pool"], wan(row["pool_budget_yuan"], 0) if row["pool_budget_yuan"] is not None else "no limit",
                           f"{row['allocation']} ({row['allocation_basis']})")
-        out.print(table)
+        show(out, table)
 
 
 def describe_rule(program: Program) -> str:

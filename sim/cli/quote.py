@@ -13,6 +13,7 @@ from sim.policy.load import load_policy, resolve_policy
 from sim.policy.money import wan
 from sim.policy.quote import parse_firm
 from sim.policy.quote import quote as make_quote
+from sim.report.terminal import show
 
 
 def quote(
@@ -38,7 +39,7 @@ def quote(
     for e in result.case_by_case:
         label = "一事一议" if e.selection == "case_by_case" else "no amount in text"
         table.add_row(e.program, e.clause, e.title, label, "; ".join(e.assumed))
-    out.print(table)
+    show(out, table)
     out.print(f"total of quoted amounts: {wan(result.total_yuan)} 万元")
     for x in result.excluded:
         out.print(f"excluded {x.program} {x.clause} {x.title}: {x.reason}", markup=False)

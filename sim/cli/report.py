@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 
 from sim.cli.options import probability
-from sim.cli.output import console
-from sim.report.figures import build_report
+from sim.cli.output import console, print_json
+from sim.report.figures import Report, build_report
 from sim.report.render import write_report
 from sim.report.terminal import print_report
 from sim.runs.lock import locked
@@ -23,6 +23,7 @@ def report(
     directory: Annotated[Path, typer.Argument(help="Output folder of `sim run`, e.g. outputs/binjiang.")],
     risk: Annotated[float, typer.Option("--risk", help=RISK_HELP)] = 0.05,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Write the files; print only where they are.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON (amounts in yuan, dates as YYYY-MM-DD) instead of tables.")] = False,
 ) -> None:
     """Report a run: spend, unmet demand, chance and date of pools running dry, budget needed at a risk.
 
@@ -32,20 +33,34 @@ def report(
     Example: sim report outputs/binjiang --risk 0.05
     """
     probability("--risk", risk)
-    make_report(directory, risk=risk, console=console(), tables=not quiet)
+    if as_json:
+        result, paths = build_and_write(directory, risk=risk)
+        print_json({"out": str(directory), "files": [str(p) for p in paths], "runs": result.runs, "risk": risk,
+                    "pool_risk": result.pool_risk, "pools": result.pools, "programs": result.programs,
+                    "funders": result.funders})
+        return
+    paths = make_report(directory, risk=risk, console=console(), tables=not quiet, quiet=quiet)
+    if quiet:
+        for path in paths:
+            print(path)
 
 
-def make_report(directory: Path, *, risk: float, console: Console, tables: bool = True) -> list[Path]:
-    """Compute the report of a run folder, write its files, print it; shared with `sim run --report`.
+def build_and_write(directory: Path, *, risk: float) -> tuple[Report, list[Path]]:
+    """Compute the report of a run folder and write its files, holding the folder's lock from reading to writing.
 
-    The folder's lock is held from reading to writing, so the files describe exactly the
-    run that was read, and no run can replace it in between.
+    So the files describe exactly the run that was read, and no run can replace it in between.
     """
     read_manifest(directory)  # not a run: refused before the folder's lock is taken
     with locked(directory, create=False):
         result = build_report(directory, risk=risk)
-        paths = write_report(result)
+        return result, write_report(result)
+
+
+def make_report(directory: Path, *, risk: float, console: Console, tables: bool = True, quiet: bool = False) -> list[Path]:
+    """Compute the report of a run folder, write its files, print it; shared with `sim run --report`."""
+    result, paths = build_and_write(directory, risk=risk)
     if tables:
         print_report(result, console)
-    console.print(f"report: {', '.join(str(p) for p in paths)}", markup=False)
+    if not quiet:
+        console.print(f"report: {', '.join(str(p) for p in paths)}")
     return paths

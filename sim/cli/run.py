@@ -11,10 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.options import whole
-from sim.cli.output import console
+from sim.cli.output import console, print_json
 from sim.cli.progress import stages
 from sim.policy.money import wan
 from sim.report.figures import pool_summary
+from sim.report.terminal import show
 from sim.runs.runner import RunResult, simulate
 from sim.scenario.load import load_scenario
 
@@ -34,6 +35,8 @@ def run(
     address: Annotated[Optional[str], typer.Option("--address", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")] = None,
     scheduler_file: Annotated[Optional[Path], typer.Option("--scheduler-file", help="Dask scheduler file (with --executor dask).")] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write report.html, report.xlsx and summary.parquet (as `sim report`, risk 5%); turns on --events, which the chart of grants through the year needs.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (amounts in yuan) instead of a table.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table: print only where the outputs are.")] = False,
 ) -> None:
     """Run a scenario's Monte Carlo and write Parquet tables under outputs/.
 
@@ -42,29 +45,50 @@ def run(
     On a Dask cluster whose workers share this file system:
     sim run scenarios/binjiang.yaml --runs 100000 --executor dask --address tcp://HOST:8786
     """
+    numbers = {"runs": whole("--runs", runs), "seed": whole("--seed", seed), "workers": whole("--workers", workers),
+               "batch_size": whole("--batch-size", batch_size)}
     spec = load_scenario(scenario)
-    with stages(f"sim run {spec.name}") as update:
-        result = simulate(spec, runs=whole("--runs", runs), seed=whole("--seed", seed), workers=whole("--workers", workers),
-                          out=out, events=True if events or report else None, resume=resume, force=force,
-                          batch_size=whole("--batch-size", batch_size), engine=engine, executor=executor, address=address,
+    with stages(f"sim run {spec.name}", show=not (quiet or as_json)) as update:
+        result = simulate(spec, **numbers, out=out, events=True if events or report else None, resume=resume, force=force,
+                          engine=engine, executor=executor, address=address,
                           scheduler_file=str(scheduler_file) if scheduler_file else None,
                           progress=lambda done, total: update("", done, total))
-    print_summary(result, console())
+    files = []
     if report:
         from sim.cli.report import make_report
 
-        make_report(result.out, risk=0.05, console=console(), tables=False)
+        files = make_report(result.out, risk=0.05, console=console(), tables=False, quiet=True)
+    if as_json:
+        print_json({**summary_json(result), "report": [str(f) for f in files]})
+        return
+    if quiet:
+        print(result.out)
+        for f in files:
+            print(f)
+        return
+    print_summary(result, console())
+    if files:
+        console().print(f"report: {', '.join(str(f) for f in files)}")
+
+
+def summary_json(result: RunResult) -> dict:
+    """What `sim run --json` prints: where, what ran, and the pools' figures in yuan."""
+    m = result.manifest
+    return {"out": str(result.out), "scenario": m.scenario.name, "runs": m.runs, "seed": m.seed, "engine": result.engine,
+            "executor": m.executor, "workers": m.workers, "seconds": round(result.seconds, 3),
+            "runs_computed": result.runs_computed, "complete": m.complete, "repaired": list(result.notes),
+            "pools": pool_summary(result.out)}
 
 
 def print_summary(result: RunResult, console: Console) -> None:
     m = result.manifest
     for note in result.notes:
-        console.print(f"repaired: {note}", markup=False)
+        console.print(f"repaired: {note}")
     console.print(f"{m.runs} runs of {m.scenario.name} (seed {m.seed}, engine {result.engine}, "
-                  f"{m.executor} × {m.workers}) in {result.seconds:.1f} s → {result.out}", markup=False)
+                  f"{m.executor} × {m.workers}) in {result.seconds:.1f} s → {result.out}")
     table = Table(title="Pools per budget year (万元; demand = what applications asked)", title_justify="left",
                   padding=(0, 1), collapse_padding=True)
-    table.add_column("pool", no_wrap=True, overflow="ellipsis")
+    table.add_column("pool", no_wrap=True)
     for col in ("year", "budget", "demand\np50", "demand\np90", "granted\np50", "granted\np90", "P(dry)"):
         table.add_column(col, justify="right", no_wrap=True, min_width=4)
     summary = pool_summary(result.out)
@@ -75,4 +99,4 @@ def print_summary(result: RunResult, console: Console) -> None:
                       wan(row["budget"], 0) if row["budget"] is not None else "—",
                       wan(row["demand_p50"], 0), wan(row["demand_p90"], 0),
                       wan(row["granted_p50"], 0), wan(row["granted_p90"], 0), f"{row['p_dry']:.0%}")
-    console.print(table)
+    show(console, table)

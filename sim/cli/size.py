@@ -12,11 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.options import probability, whole
-from sim.cli.output import console
+from sim.cli.output import console, print_json
 from sim.cli.progress import stages
 from sim.planning.sizing import Sizing
 from sim.planning.sizing import size as run_sizing
 from sim.report.display import gap, interval, percent, short_pool, wan, wan_up
+from sim.report.terminal import show
 from sim.scenario.load import load_scenario
 
 
@@ -28,6 +29,8 @@ def size(
     workers: Annotated[Optional[str], typer.Option("--workers", "-w", metavar="N", help="Worker processes (default: all cores).")] = None,
     out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-size).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier sizing in the same folder.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON (amounts in yuan) instead of tables.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table: print only where the results are.")] = False,
 ) -> None:
     """Size each pool's budget per year so that it runs dry with at most the target risk, then confirm by a second run.
 
@@ -37,10 +40,18 @@ def size(
     """
     probability("--risk", risk)
     spec = load_scenario(scenario)
-    with stages(f"sim size {spec.name}") as progress:
-        result = run_sizing(spec, risk=risk, runs=whole("--runs", runs), seed=whole("--seed", seed),
-                                workers=whole("--workers", workers), out=out, force=force, progress=progress)
-    print_sizing(result, risk, console())
+    numbers = {"runs": whole("--runs", runs), "seed": whole("--seed", seed), "workers": whole("--workers", workers)}
+    with stages(f"sim size {spec.name}", show=not (quiet or as_json)) as progress:
+        result = run_sizing(spec, risk=risk, **numbers, out=out, force=force, progress=progress)
+    if as_json:
+        print_json({"out": str(result.out), "runs": result.base.manifest.runs, "seed": result.base.manifest.seed,
+                    "risk": risk, "sizing": result.table, "not_sized": [{"what": w, "why": y} for w, y in result.skipped],
+                    "files": [str(result.out / "sizing.parquet"), str(result.out / "sizing.csv")]})
+    elif quiet:
+        print(result.out / "sizing.parquet")
+        print(result.out / "sizing.csv")
+    else:
+        print_sizing(result, risk, console())
 
 
 def print_sizing(result: Sizing, risk: float, console: Console) -> None:
@@ -63,7 +74,7 @@ def print_sizing(result: Sizing, risk: float, console: Console) -> None:
                           end_section=i == part.height - 1)
     console.print(f"{m.runs} runs of {m.scenario.name} (seed {m.seed}), confirmed with the same seed → {result.out}",
                   markup=False)
-    console.print(table)
+    show(console, table)
     missed = result.table.filter(pl.col("within_risk").not_())
     if missed.height:
         console.print(f"{missed.height} pool-year(s) run dry more often than {percent(risk, 1)} with the budget needed "

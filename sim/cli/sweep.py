@@ -12,11 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.options import probability, whole
-from sim.cli.output import console
+from sim.cli.output import console, print_json
 from sim.cli.progress import stages
 from sim.planning.sweep import SweepResult, parse_axis
 from sim.planning.sweep import sweep as run_sweep
 from sim.report.display import percent, short_paths, short_pool, wan, wan_up
+from sim.report.terminal import show
 from sim.scenario.load import load_scenario
 
 SET_HELP = ("PATH=V1,V2,…: a dotted scenario path and its values, each read as YAML (0.5 a number, 5000万 an amount); "
@@ -32,6 +33,8 @@ def sweep(
     out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-sweep).")] = None,
     risk: Annotated[float, typer.Option("--risk", help="Target risk for the budget needed column (0 < risk < 1).")] = 0.05,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier sweep in the same folder.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON (amounts in yuan) instead of tables.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table: print only where the results are.")] = False,
 ) -> None:
     """Run every combination of the values set, with the same seed, and compare pools across the variants.
 
@@ -43,10 +46,19 @@ def sweep(
     probability("--risk", risk)
     axes = [parse_axis(s) for s in settings]
     spec = load_scenario(scenario)
-    with stages(f"sim sweep {spec.name}") as progress:
-        result = run_sweep(spec, axes, runs=whole("--runs", runs), seed=whole("--seed", seed),
-                                workers=whole("--workers", workers), out=out, force=force, risk=risk, progress=progress)
-    print_sweep(result, console())
+    numbers = {"runs": whole("--runs", runs), "seed": whole("--seed", seed), "workers": whole("--workers", workers)}
+    with stages(f"sim sweep {spec.name}", show=not (quiet or as_json)) as progress:
+        result = run_sweep(spec, axes, **numbers, out=out, force=force, risk=risk, progress=progress)
+    files = [result.out / name for name in ("sweep.html", "sweep.parquet", "sweep.csv")]
+    if as_json:
+        print_json({"out": str(result.out), "runs": result.runs, "seed": result.seed, "risk": result.risk,
+                    "variants": [{"variant": v.name, "folder": str(result.out / v.name), **v.labels} for v in result.variants],
+                    "comparison": result.table, "files": [str(f) for f in files]})
+    elif quiet:
+        for f in files:
+            print(f)
+    else:
+        print_sweep(result, console())
 
 
 def print_sweep(result: SweepResult, console: Console) -> None:
@@ -59,7 +71,7 @@ def print_sweep(result: SweepResult, console: Console) -> None:
         legend.add_column(axis.path, overflow="fold")
     for v in result.variants:
         legend.add_row(v.name, *[v.labels[a.path] for a in result.axes])
-    console.print(legend)
+    show(console, legend)
     moved = result.varying_pools()
     shown = result.table.filter(pl.col("pool").is_in(moved)) if moved else result.table
     t = _table("Pools the sweep changes (万元; ± standard error)" if moved else "No pool changes across the variants (万元)")
@@ -79,7 +91,7 @@ def print_sweep(result: SweepResult, console: Console) -> None:
                           wan(r["budget_yuan"], 0) if r["budget_yuan"] is not None else "no limit",
                           f"{percent(r['p_dry'])} ± {percent(r['p_dry_se'])}", wan(r["granted_mean"], 0),
                           wan(r["unmet_mean"], 0), wan_up(r["budget_needed_yuan"]), end_section=i == rows.height - 1)
-    console.print(t)
+    show(console, t)
     console.print(f"sweep: {result.out / 'sweep.html'}, {result.out / 'sweep.parquet'}, {result.out / 'sweep.csv'}", markup=False)
 
 

@@ -1,22 +1,69 @@
-"""The report in a terminal: four compact tables that fit in 100 columns.
+"""The report in a terminal: four compact tables that fit in 100 columns, and how any table is shown.
 
 A finance officer at a terminal wants the answer first: which pool runs dry, how likely,
 and what budget keeps it under the target risk; then demand and grants per pool, per
 program (with its clause and Chinese title) and per funder.  The HTML page and the
 workbook hold every percentile and interval; here each figure keeps its uncertainty in
 one short form (± standard error, or a 95% interval).
+
+:func:`show` prints any of sim's tables without ever cutting a number: as a table when it
+fits the console, else one block per row, each value with its column's name.
 """
 
 from __future__ import annotations
 
 import polars as pl
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
 from sim.report.figures import Report, imprecise, shown_pools
+
+
+def show(console: Console, table: Table) -> None:
+    """Print ``table`` whole: as drawn when its narrowest layout fits the console, else one block per row."""
+    wide = console.options.update(width=10_000)
+    if Measurement.get(console, wide, table).minimum <= console.width:
+        console.print(table)
+    else:
+        if table.title:
+            console.print(Text(_text(table.title), style="bold"))  # wraps between words
+        console.print(stacked(table, console.width), soft_wrap=True)
+
+
+def stacked(table: Table, width: int) -> Text:
+    """A table as text blocks: the first column as a heading, then ``column: value`` pairs.
+
+    Lines break only between pairs, so a value is never split (a pair wider than the
+    whole line gets a line of its own).
+    """
+    headers = [_text(c.header).replace("\n", " ") for c in table.columns]
+    rows = list(zip(*[list(c.cells) for c in table.columns]))
+    out = Text()
+    heading = None
+    for row in rows:
+        cells = [_text(c) for c in row]
+        if cells[0] and cells[0] != heading:
+            heading = cells[0]
+            out.append(heading + "\n", style="bold")
+        line = ""
+        for pair in (f"{h}: {v}" for h, v in zip(headers[1:], cells[1:]) if v.strip()):
+            if line and cell_len(line + "; " + pair) > width:
+                out.append(line + "\n")
+                line = "  " + pair
+            else:
+                line = (line + "; " + pair) if line else "  " + pair
+        if line:
+            out.append(line + "\n")
+    return out
+
+
+def _text(value) -> str:
+    return value.plain if isinstance(value, Text) else str(value)
 
 
 def _table(title: str) -> Table:
@@ -125,7 +172,7 @@ def print_report(report: Report, console: Console) -> None:
                   "± Monte Carlo standard error · 95% intervals", markup=False)
     for table in (risk_table(report), pool_table(report), program_table(report), funder_table(report)):
         console.print()
-        console.print(table)
+        show(console, table)
     if notes(report):
         console.print()
     for note in notes(report):
