@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from sim import __version__
-from sim.cli import policies, quote, report, run, size, sweep, validate
+from sim.cli import policies, quote, report, run, schema, size, sweep, validate
 from sim.errors import RunInterrupted, SimError
 from sim.runs.lock import set_command
 
@@ -47,6 +47,7 @@ app.command("quote")(quote.quote)
 app.command("report")(report.report)
 app.command("size")(size.size)
 app.command("sweep")(sweep.sweep)
+app.command("schema")(schema.schema)
 
 
 def main(argv: list[str] | None = None) -> int:

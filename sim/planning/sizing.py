@@ -113,7 +113,7 @@ def _size(scenario: Scenario, out: Path, *, risk: float, runs: int | None, seed:
     table = (sized.with_columns((pl.col("budget_needed_yuan") - pl.col("budget_yuan")).alias("change_yuan"),
                                 (pl.col("p_dry_confirmed") <= pl.col("risk") + 1e-12).alias("within_risk"))
              .select(COLUMNS).sort("pool", "year"))
-    _write(out, table)
+    _write(out, table, base.manifest)
     return Sizing(table=table, base=base, confirm=confirm, skipped=skipped, out=out)
 
 
@@ -178,8 +178,14 @@ def _override_path(pool: str) -> str:
     return f"overrides.{policy}.pools.{pool_id}.budget"
 
 
-def _write(out: Path, table: pl.DataFrame) -> None:
-    for name, writer in (("sizing.parquet", table.write_parquet), ("sizing.csv", table.write_csv)):
+SIZING_UNITS = {"budget_yuan": "yuan", "demand_mean": "yuan", "budget_needed_yuan": "yuan", "budget_needed_lo": "yuan",
+                "budget_needed_hi": "yuan", "change_yuan": "yuan", "p_dry": "share", "risk": "share"}
+
+
+def _write(out: Path, table: pl.DataFrame, manifest) -> None:
+    metadata = manifest.parquet_metadata("sizing", SIZING_UNITS)
+    parquet = lambda path: table.write_parquet(path, metadata=metadata)  # noqa: E731
+    for name, writer in (("sizing.parquet", parquet), ("sizing.csv", table.write_csv)):
         path = out / name
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         writer(tmp)

@@ -265,7 +265,11 @@ def varying(table: pl.DataFrame) -> list[str]:
 
 def _write(result: SweepResult) -> None:
     out = result.out
-    for name, writer in (("sweep.parquet", result.table.write_parquet), ("sweep.csv", result.table.write_csv)):
+    units = {c: "yuan" for c in ("budget_yuan", "demand_mean", "granted_mean", "granted_se", "unmet_mean", "unmet_se",
+                                 "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi")}
+    metadata = result.manifest.parquet_metadata("sweep", units | {"p_dry": "share", "p_dry_se": "share", "risk": "share"})
+    parquet = lambda path: result.table.write_parquet(path, metadata=metadata)  # noqa: E731
+    for name, writer in (("sweep.parquet", parquet), ("sweep.csv", result.table.write_csv)):
         tmp = out / f".{name}.{os.getpid()}.tmp"
         writer(tmp)
         os.replace(tmp, out / name)

@@ -37,6 +37,8 @@ import numpy as np
 import polars as pl
 
 from sim.errors import OptionError, OutputError
+from sim.report.display import interval, percent, wan, wan_up
+from sim.report.page import Cell, esc, table
 from sim.report.uncertainty import (
     order_statistics,
     proportion_se,
@@ -391,6 +393,25 @@ class Report:
     def active_programs(self) -> pl.DataFrame:
         keys = self.programs.filter((pl.col("measure") == "demand") & (pl.col("p99") > 0)).select("policy", "program").unique()
         return self.programs.join(keys, on=["policy", "program"], how="semi")
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the risk table — per pool and year, P(dry) ± se and the budget needed with its 95% interval."""
+        m = self.manifest
+        head = (f"<p><b>Budget report</b> {esc(m.scenario.name)} {esc(m.scenario.title)} · {self.runs} runs · "
+                f"seed {m.seed} · budget needed at {percent(self.risk, 1)} risk · amounts in 万元</p>")
+        rows = []
+        for r in self.pool_risk.filter(pl.col("pool").is_in(shown_pools(self))).iter_rows(named=True):
+            limited = r["budget_yuan"] is not None
+            rows.append([Cell(r["pool"], sub=r["title"] or ""), Cell(str(r["year"])),
+                         Cell(wan(r["budget_yuan"], 0) if limited else "no limit", num=True),
+                         Cell(f"{percent(r['p_dry'])} ± {percent(r['p_dry_se'])}" if limited else "—", num=True),
+                         Cell(wan_up(r["budget_needed_yuan"]), num=True),
+                         Cell(interval(r["budget_needed_lo"], r["budget_needed_hi"], wan_up), num=True)])
+        headers = ["pool", "year", Cell("budget", num=True), Cell("P(dry) ± se", num=True),
+                   Cell("budget needed", num=True), Cell("95% CI", num=True)]
+        style = ("<style>.sim-report td.num, .sim-report th.num {text-align: right} "
+                 ".sim-report .sub {display: block; color: #666; font-size: smaller}</style>")
+        return f'<div class="sim-report">{style}{head}{table(headers, rows)}</div>'
 
 
 def build_report(out: str | Path, *, risk: float = 0.05) -> Report:

@@ -47,7 +47,8 @@ def write_report(report: Report) -> list[Path]:
     temps = [p.with_name(f".{p.name}.{os.getpid()}.tmp") for p in paths]
     writers = (lambda tmp: tmp.write_text(html(report), encoding="utf-8"),
                lambda tmp: write_workbook(tmp, sheets(report), about=about(report)),
-               lambda tmp: summary_long(report).write_parquet(tmp))
+               lambda tmp: summary_long(report).write_parquet(tmp, metadata=report.manifest.parquet_metadata(
+                   "summary", {"value": "the row's unit: yuan, share, or date as days since 1970-01-01"})))
     with locked(out, create=False):
         try:
             for write, tmp in zip(writers, temps):

@@ -123,6 +123,12 @@ class Manifest(_Frozen):
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
 
+    def parquet_metadata(self, what: str, units: dict[str, str]) -> dict[str, str]:
+        """Metadata for a Parquet file derived from this run (summary, sizing, sweep): its origin and units."""
+        return {"sim.table": what, "sim.schema_version": str(SCHEMA_VERSION), "sim.version": self.sim_version,
+                "sim.scenario": self.scenario.name, "sim.scenario_sha256": self.scenario.sha256,
+                "sim.seed": str(self.seed), "sim.runs": str(self.runs), "sim.units": json.dumps(units)}
+
 
 def read_manifest(out: str | Path) -> Manifest:
     """The manifest of a run folder; :class:`OutputError` when it is missing or damaged."""

@@ -27,6 +27,7 @@ import platform
 import shutil
 import time
 from dataclasses import dataclass, field
+from html import escape as esc
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -157,6 +158,28 @@ class RunResult:
 
     def frame(self, table: str) -> pl.DataFrame:
         return self.lazy(table).sort(_sort_keys(table)).collect()
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: what ran, where, and per pool and year the budget, mean grants and P(dry)."""
+        m = self.manifest
+        head = (f"<p><b>{esc(m.scenario.name)}</b> {esc(m.scenario.title)} · {m.runs} runs · seed {m.seed} · "
+                f"engine {esc(self.engine)} · {esc(m.executor)} × {m.workers} · <code>{esc(str(self.out))}</code></p>")
+        if not m.complete:
+            return head + f"<p>incomplete: {len(m.batches_complete)} of {m.batches} batches</p>"
+        pools = (self.lazy("pool_years").group_by("pool", "year")
+                 .agg(pl.col("budget_yuan").first().alias("budget"), pl.col("granted_yuan").mean().alias("granted"),
+                      pl.col("exhausted_on").is_not_null().mean().alias("p_dry"))
+                 .filter(pl.col("budget").is_not_null() | (pl.col("granted") > 0)).sort("pool", "year").collect())
+        rows = "".join(
+            f"<tr><td>{esc(r['pool'])}</td><td>{r['year']}</td><td style='text-align:right'>{_wan(r['budget'])}</td>"
+            f"<td style='text-align:right'>{_wan(r['granted'])}</td>"
+            f"<td style='text-align:right'>{r['p_dry']:.1%}</td></tr>" for r in pools.iter_rows(named=True))
+        return (head + "<table><thead><tr><th>pool</th><th>year</th><th>budget 万元</th><th>granted, mean 万元</th>"
+                f"<th>P(dry)</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _wan(yuan: float | None) -> str:
+    return "—" if yuan is None else f"{yuan / 10_000:,.0f}"
 
 
 def _sort_keys(table: str) -> list[str]:

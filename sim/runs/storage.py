@@ -33,6 +33,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim import __version__
 from sim.engine.outcomes import OUTCOMES
 from sim.errors import OutputError
 from sim.runs.manifest import MANIFEST, SCHEMA_VERSION, Manifest, read_manifest, write_text
@@ -98,7 +99,30 @@ def to_arrow(model: Model, name: str, cols: dict[str, np.ndarray]) -> pa.Table:
                     outcome=np.array(OUTCOMES, dtype=object)[cols["outcome_code"]],
                     pool_balance_yuan=pa.array(cols["pool_balance_yuan"], mask=cols["pool_balance_yuan"] < 0))
     schema = SCHEMAS[name]
-    return pa.table({f.name: pa.array(data[f.name], type=f.type) if not isinstance(data[f.name], pa.Array) else data[f.name] for f in schema}, schema=schema)
+    table = pa.table({f.name: pa.array(data[f.name], type=f.type) if not isinstance(data[f.name], pa.Array) else data[f.name] for f in schema}, schema=schema)
+    return table.replace_schema_metadata(part_metadata(model, name))
+
+
+UNITS: dict[str, dict[str, str]] = {
+    "program_years": {"year": "budget year", "demand_yuan": "yuan", "granted_yuan": "yuan", "applications": "count",
+                      "full": "count", "partial": "count", "refused": "count"},
+    "pool_years": {"year": "budget year", "budget_yuan": "yuan (null: no limit)", "granted_yuan": "yuan",
+                   "remaining_yuan": "yuan (null: no limit)", "exhausted_on": "date (null: never)"},
+    "funder_years": {"year": "budget year", "granted_yuan": "yuan"},
+    "awards": {"date": "date", "entitled_yuan": "yuan", "granted_yuan": "yuan", "pool_balance_yuan": "yuan (null: no limit)"},
+}
+
+
+def part_metadata(model: Model, table: str) -> dict[str, str]:
+    """What a Parquet part says about itself: which scenario and seed, which schema, which units.
+
+    Read it with ``pyarrow.parquet.read_schema(path).metadata`` or DuckDB's
+    ``parquet_kv_metadata``: a part found on its own still says where it came from.
+    """
+    scenario = model.scenario
+    return {"sim.table": table, "sim.schema_version": str(SCHEMA_VERSION), "sim.version": __version__,
+            "sim.scenario": scenario.name, "sim.scenario_sha256": scenario.sha256,
+            "sim.seed": str(scenario.monte_carlo.seed), "sim.units": json.dumps(UNITS[table])}
 
 
 def part_path(out: Path, table: str, batch: int) -> Path:
