@@ -141,3 +141,22 @@ def test_print_summary_fits_80_columns(run, tmp_path):
     print_summary(RunResult(out=run, manifest=read_manifest(run), engine="fast"), console)
     text = ANSI.sub("", buffer.getvalue())
     assert not CUT.search(text) and "compute_vouchers" in text
+
+
+def test_terminal_in_chinese_with_lang_zh(cli, run, tmp_path):
+    result = cli("report", run, "--lang", "zh")
+    assert result.code == 0, result.err
+    assert "预算测算报告" in result.out and "资金池（万元）：用尽概率" in result.out and "报告：" in result.out
+    sized = cli("size", "tests/invalid/base_scenario.yaml", "--runs", "20", "--workers", "1", "--out", tmp_path / "s", "--lang", "zh")
+    assert sized.code == 0, sized.err
+    assert "使资金用尽概率不超过 5.0% 的预算（万元）" in sized.out and "所需\n预算" not in sized.out
+    bad = cli("report", run, "--lang", "fr")
+    assert bad.code == 2 and bad.err == "error: --lang fr: must be zh (Chinese) or en (English)\n"
+
+
+def test_english_stays_the_terminal_default(cli, run):
+    result = cli("report", run, "-q")
+    assert result.code == 0
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page  # the page defaults to Chinese ...
+    assert "Budget report" in cli("report", run).out  # ... the terminal to English

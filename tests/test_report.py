@@ -245,8 +245,10 @@ def test_report_without_awards_says_how_to_get_the_fan_chart(cli, tmp_path):
     result = cli("report", out)
     assert result.code == 0, result.err
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert 'id="chart-fan"' in page and "--events" in page and "Not available" in page
+    assert 'id="chart-fan"' in page and "--events" in page and "无法绘制" in page  # the page is Chinese by default
     assert "--events" in result.out
+    assert cli("report", out, "--lang", "en", "-q").code == 0
+    assert "Not available" in (out / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("case", ["missing", "incomplete", "not_a_run", "bad_risk"])

@@ -89,7 +89,8 @@ def test_sweep_two_budgets_writes_variants_and_p_dry_falls(cli, tmp_path):
     # common random numbers: the same firms ask the same amounts in both variants
     assert table["demand_mean"].n_unique() == 1
     page = (out / "sweep.html").read_text(encoding="utf-8")
-    assert 'id="chart-sweep"' in page and "data:image/png;base64," in page and "https://" not in page
+    assert 'id="chart-sweep"' in page and '<svg class="chart"' in page and "<img" not in page
+    assert "方案比较" in page and "共同随机数" in page  # Chinese by default (--lang zh)
     assert "v01" in result.out and "3000万" in result.out
 
 

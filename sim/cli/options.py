@@ -30,3 +30,16 @@ def probability(option: str, value: float) -> float:
     if not 0 < value < 1:
         raise OptionError(option, value, "must be a probability strictly between 0 and 1, e.g. --risk 0.05 for 5%")
     return value
+
+
+LANG_HELP = ("zh or en: the language of the report files (report.html, report.xlsx, sweep.html; default zh, for the "
+             "budget office that reads and forwards them) and of the tables printed here (default en).")
+
+
+def languages(value: str | None) -> tuple[str, str]:
+    """``--lang``: the files' language and the terminal's; each has its own default when the option is left out."""
+    if value is None:
+        return "zh", "en"
+    if value not in ("zh", "en"):
+        raise OptionError("--lang", value, "must be zh (Chinese) or en (English)")
+    return value, value

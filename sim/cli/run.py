@@ -10,11 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim.cli.options import whole
+from sim.cli.options import LANG_HELP, languages, whole
 from sim.cli.output import console, print_json
 from sim.cli.progress import stages
 from sim.policy.money import wan
 from sim.report.figures import pool_summary
+from sim.report.lang import Lang, tr
 from sim.report.terminal import show
 from sim.runs.runner import RunResult, simulate
 from sim.scenario.load import load_scenario
@@ -37,6 +38,7 @@ def run(
     report: Annotated[bool, typer.Option("--report", help="Also write report.html, report.xlsx and summary.parquet (as `sim report`, risk 5%); turns on --events, which the chart of grants through the year needs.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (amounts in yuan) instead of a table.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table: print only where the outputs are.")] = False,
+    lang: Annotated[Optional[str], typer.Option("--lang", help=LANG_HELP)] = None,
 ) -> None:
     """Run a scenario's Monte Carlo and write Parquet tables under outputs/.
 
@@ -45,6 +47,7 @@ def run(
     On a Dask cluster whose workers share this file system:
     sim run scenarios/binjiang.yaml --runs 100000 --executor dask --address tcp://HOST:8786
     """
+    files_lang, terminal = languages(lang)
     numbers = {"runs": whole("--runs", runs), "seed": whole("--seed", seed), "workers": whole("--workers", workers),
                "batch_size": whole("--batch-size", batch_size)}
     spec = load_scenario(scenario)
@@ -57,7 +60,8 @@ def run(
     if report:
         from sim.cli.report import make_report
 
-        files = make_report(result.out, risk=0.05, console=console(), tables=False, quiet=True)
+        files = make_report(result.out, risk=0.05, console=console(), tables=False, quiet=True, lang=files_lang,
+                            terminal=terminal)
     if as_json:
         print_json({**summary_json(result), "report": [str(f) for f in files]})
         return
@@ -66,9 +70,9 @@ def run(
         for f in files:
             print(f)
         return
-    print_summary(result, console())
+    print_summary(result, console(), lang=terminal)
     if files:
-        console().print(f"report: {', '.join(str(f) for f in files)}")
+        console().print(tr(terminal, "report: {files}", files=", ".join(str(f) for f in files)))
 
 
 def summary_json(result: RunResult) -> dict:
@@ -80,23 +84,24 @@ def summary_json(result: RunResult) -> dict:
             "pools": pool_summary(result.out)}
 
 
-def print_summary(result: RunResult, console: Console) -> None:
+def print_summary(result: RunResult, console: Console, *, lang: Lang = "en") -> None:
     m = result.manifest
     for note in result.notes:
         console.print(f"repaired: {note}")
-    console.print(f"{m.runs} runs of {m.scenario.name} (seed {m.seed}, engine {result.engine}, "
-                  f"{m.executor} × {m.workers}) in {result.seconds:.1f} s → {result.out}")
-    table = Table(title="Pools per budget year (万元; demand = what applications asked)", title_justify="left",
+    console.print(tr(lang, "{runs} runs of {name} (seed {seed}, engine {engine}, {executor} × {workers}) in {seconds} s → {out}",
+                     runs=m.runs, name=m.scenario.name, seed=m.seed, engine=result.engine, executor=m.executor,
+                     workers=m.workers, seconds=f"{result.seconds:.1f}", out=result.out))
+    table = Table(title=tr(lang, "Pools per budget year (万元; demand = what applications asked)"), title_justify="left",
                   padding=(0, 1), collapse_padding=True)
-    table.add_column("pool", no_wrap=True)
+    table.add_column(tr(lang, "pool"), no_wrap=True)
     for col in ("year", "budget", "demand\np50", "demand\np90", "granted\np50", "granted\np90", "P(dry)"):
-        table.add_column(col, justify="right", no_wrap=True, min_width=4)
+        table.add_column(tr(lang, col), justify="right", no_wrap=True, min_width=4)
     summary = pool_summary(result.out)
     single = m.single_policy
     active = summary.group_by("pool").agg(pl.col("demand_p90").max()).filter(pl.col("demand_p90") > 0)["pool"]
     for row in summary.filter(pl.col("pool").is_in(active.implode()) | pl.col("budget").is_not_null()).iter_rows(named=True):
         table.add_row(row["pool"].split(".", 1)[-1] if single else row["pool"], str(row["year"]),
-                      wan(row["budget"], 0) if row["budget"] is not None else "—",
+                      wan(row["budget"], 0) if row["budget"] is not None else tr(lang, "no limit"),
                       wan(row["demand_p50"], 0), wan(row["demand_p90"], 0),
                       wan(row["granted_p50"], 0), wan(row["granted_p90"], 0), f"{row['p_dry']:.0%}")
     show(console, table)

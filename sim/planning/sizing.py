@@ -151,7 +151,7 @@ def _choose(figures: pl.DataFrame, pools: pl.DataFrame, run_dir: Path, runs: int
             rows.append(budgeted)
     unlimited = figures.group_by("pool").agg(pl.col("budget_yuan").is_null().all().alias("none")).filter("none").height
     if unlimited:
-        skipped.append((f"{unlimited} pool(s)", "no limit in the policy: nothing to size (`sim report` shows what they would need)"))
+        skipped.append((f"{unlimited} pool(s)" if unlimited > 1 else "1 pool", "no limit in the policy: nothing to size (`sim report` shows what they would need)"))
     frame = pl.concat(rows) if rows else figures.clear()
     return frame.with_columns(pl.lit(runs, pl.Int64).alias("runs")), skipped
 

@@ -494,6 +494,19 @@ def summary_long(report: Report) -> pl.DataFrame:
     return pl.concat(parts).with_columns(pl.col("year").cast(pl.Int32))
 
 
+def dry_at(pool_demand: pl.DataFrame, pool: str, year: int, budget: int) -> tuple[int, int, float]:
+    """What the page's budget box shows for a budget: runs whose demand reaches it, runs, mean unmet yuan.
+
+    ``pool_demand`` is :attr:`Report.pool_demand` (demand as counted against the budget:
+    a life pool's cumulated).  A first-come pool runs dry exactly in those runs; the unmet
+    demand is ``mean(max(demand − budget, 0))`` over all runs.
+    """
+    demand = pool_demand.filter((pl.col("pool") == pool) & (pl.col("year") == year))["demand"].to_numpy()
+    if len(demand) == 0:
+        return 0, 0, 0.0
+    return int((demand >= budget).sum()), len(demand), float(np.maximum(demand - budget, 0).mean())
+
+
 def shown_pools(report: Report) -> list[str]:
     """Pools worth showing: those with a budget or with demand in some run."""
     budgeted = report.pool_risk.filter(pl.col("budget_yuan").is_not_null())["pool"].unique().to_list()
