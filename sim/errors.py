@@ -1,9 +1,18 @@
 """One error hierarchy for everything a user can get wrong.
 
-The command line turns a :class:`SimError` into one clear message and a non-zero exit;
-anything else is a bug and keeps its traceback.  Input errors carry every problem found,
-each with the file, the line and the dotted field it concerns, so a user fixes a file in
-one pass instead of one error at a time.
+The command line turns a :class:`SimError` into one clear message and a non-zero exit
+(2; 130 for :class:`RunInterrupted`); anything else is a bug and keeps its traceback.
+
+- :class:`InputError` (:class:`PolicyError`, :class:`ScenarioError`): a file; carries
+  every problem found, each with the file, the line and the dotted field it concerns, so
+  a user fixes a file in one pass instead of one error at a time.
+- :class:`OptionError`: a command-line option (or its keyword in the Python API), named
+  after the option.
+- :class:`OutputError` (:class:`FolderBusy`): an output folder that is missing,
+  incomplete, damaged, busy or cannot be written.
+- :class:`ExecutorError`: a cluster that cannot be reached or gave up on a batch.
+- :class:`RunInterrupted`: Ctrl-C during a run, with what was kept and how to finish.
+- :class:`MoneyError`: an amount that is not one.
 """
 
 from __future__ import annotations

@@ -155,8 +155,13 @@ def test_terminal_in_chinese_with_lang_zh(cli, run, tmp_path):
 
 
 def test_english_stays_the_terminal_default(cli, run):
-    result = cli("report", run, "-q")
+    result = cli("report", run)
     assert result.code == 0
-    page = (run / "report.html").read_text(encoding="utf-8")
-    assert '<html lang="zh-CN">' in page  # the page defaults to Chinese ...
-    assert "Budget report" in cli("report", run).out  # ... the terminal to English
+    assert '<html lang="zh-CN">' in (run / "report.html").read_text(encoding="utf-8")  # the page defaults to Chinese ...
+    assert "Budget report" in result.out and "预算" not in result.out.split("\n")[1]  # ... the terminal to English
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "policies", "quote", "report", "size", "sweep", "schema"])
+def test_every_command_has_help_with_an_example(cli, command):
+    result = cli(command, "--help")
+    assert result.code == 0 and "Example" in result.out

@@ -46,3 +46,26 @@ def test_run_and_report_show_as_html_in_jupyter(result):
     assert "budget needed at 10.0% risk" in page and "算力券" in page and "compute_vouchers" in page
     row = report.pool_risk.filter(report.pool_risk["pool"] == "binjiang.compute_vouchers").row(0, named=True)
     assert f"{row['budget_needed_yuan'] / 10_000:,.0f}"[:3] in page
+
+
+def test_a_report_is_built_from_a_folder_one_cannot_write(result, tmp_path):
+    """Someone else's results on a read-only share: the figures are read without taking the folder's lock."""
+    import os
+    import shutil
+    import subprocess
+
+    copy = tmp_path / "ro"
+    shutil.copytree(result.out, copy)
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(copy)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here to make a folder read-only for root")
+    else:
+        copy.chmod(0o555)
+    try:
+        report = sim.build_report(copy)
+        assert report.runs == 20 and report.pool_risk.height > 0
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(copy)], check=True)
+        else:
+            copy.chmod(0o755)

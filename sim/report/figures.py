@@ -45,7 +45,7 @@ from sim.report.uncertainty import (
     quantile_ranks,
     wilson,
 )
-from sim.runs.lock import locked
+from sim.runs.lock import holds, locked
 from sim.runs.manifest import Manifest, read_manifest
 from sim.runs.storage import recover, resume_command, scan
 
@@ -426,8 +426,9 @@ def build_report(out: str | Path, *, risk: float = 0.05) -> Report:
     _check_risk(risk)
     out = Path(out)
     read_manifest(out)  # not a run: refused before the folder's lock is taken
-    with locked(out, create=False):
-        recover(out)
+    with locked(out, create=False, reading=True):
+        if holds(out):
+            recover(out)
         manifest = read_manifest(out)
         try:
             return _figures(out, manifest, risk)

@@ -52,14 +52,16 @@ def this_command() -> str:
 
 
 @contextlib.contextmanager
-def locked(folder: str | Path, *, create: bool = True, option: str = "--out") -> Iterator[Path]:
+def locked(folder: str | Path, *, create: bool = True, option: str = "--out", reading: bool = False) -> Iterator[Path]:
     """Hold ``folder``'s lock for the block; create the folder if needed and ``create``.
 
     A folder created here and still empty at the end is removed again, so a command
-    refused after taking the lock leaves nothing behind.  Raises :class:`FolderBusy`
-    naming the holder when another process has the lock, :class:`OutputError` when the
-    folder is missing and not ``create``, and :class:`OptionError` (for ``option``) when
-    the folder cannot be created or written.
+    refused after taking the lock leaves nothing behind.  ``reading``: the block only
+    reads, so a folder this process may not write into (someone else's results on a
+    read-only share) is read without the lock instead of refused.  Raises
+    :class:`FolderBusy` naming the holder when another process has the lock,
+    :class:`OutputError` when the folder is missing and not ``create``, and
+    :class:`OptionError` (for ``option``) when the folder cannot be created or written.
     """
     folder = Path(folder)
     key = folder.resolve()
@@ -73,6 +75,9 @@ def locked(folder: str | Path, *, create: bool = True, option: str = "--out") ->
     if not create and not folder.is_dir():
         raise OutputError(f"{folder}: no such folder; run `sim run SCENARIO --out {folder}` first")
     created = not folder.exists()
+    if reading and not os.access(folder, os.W_OK):
+        yield folder
+        return
     fd = _acquire(folder, option)
     _held[key] = [fd, 1]
     try:

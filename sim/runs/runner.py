@@ -228,6 +228,7 @@ def simulate(
     """
     check_options(runs=runs, seed=seed, batch_size=batch_size, workers=workers, engine=engine, resume=resume, force=force)
     out = output_folder(out, scenario)
+    given = {"runs_given": runs is not None, "batch_given": batch_size is not None}  # else the scenario's (or manifest's)
     if resume:
         runs, seed, batch_size, events = _resume_defaults(out, runs, seed, batch_size, events)
     scenario = _with_monte_carlo(scenario, runs, seed, batch_size)
@@ -235,8 +236,7 @@ def simulate(
     workers = workers or os.cpu_count() or 1
     model = model_for(scenario)
     engine, why = choose_engine(model, engine)
-    check_capacity(scenario, model, out, events=events, workers=workers, runs_given=runs is not None,
-                   batch_given=batch_size is not None)
+    check_capacity(scenario, model, out, events=events, workers=workers, **given)
     with executors.connect(executor, workers, address, scheduler_file) as pool, locked(out):
         recover(out)
         fresh = _manifest(scenario, model, events, engine, why, workers, pool)
