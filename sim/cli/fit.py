@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
+from sim.cli.output import console, print_json
 from sim.errors import SimError
 from sim.planning.fit import Fit, fit
 from sim.policy.attributes import VOCABULARY
 from sim.policy.money import wan
+from sim.report.terminal import show
 from sim.scenario.data import DataError, column, read_table
 
 
@@ -47,14 +47,14 @@ def fit_command(
     result = fit(col.values, source=source, money=col.money, gof_samples=gof_samples, seed=seed)
     key = attribute or "value"
     if as_json:
-        print(json.dumps(to_json(result, key, [str(p) for p in problems]), ensure_ascii=False, indent=2))
+        print_json(to_json(result, key, [str(p) for p in problems]))
         return
-    console = Console(highlight=False, soft_wrap=True)
+    out = console()
     for p in problems:
-        console.print(f"dropped: {p}", markup=False, style="yellow")
-    console.print(candidates_table(result))
-    console.print("Paste into the segment's attributes:", markup=False)
-    console.print("  " + result.block(key), markup=False, soft_wrap=True)
+        out.print(f"dropped: {p}", style="yellow")
+    show(out, candidates_table(result))
+    out.print("Paste into the segment's attributes:")
+    out.print("  " + result.block(key), soft_wrap=True)
 
 
 def candidates_table(result: Fit) -> Table:

@@ -11,15 +11,16 @@ import json
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sim.cli.output import console
 from sim.errors import PolicyError
 from sim.policy.load import POLICY_DIR, load_policy, resolve_policy
 from sim.policy.models import Policy, Program
 from sim.policy.money import format_rate, wan
 from sim.policy.sources import read_source, source_path
+from sim.report.terminal import show
 
 
 def policies(
@@ -45,7 +46,7 @@ def policies(
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    console = Console(highlight=False)
+    out = console()
     for pol in loaded:
         table = Table(title=f"{pol.id} — {pol.title} ({pol.source})", title_justify="left")
         for col in ("program", "clause", "title", "selection", "rule", "cap 万元", "pool", "pool 万元/yr", "allocation"):
@@ -55,7 +56,7 @@ def policies(
                           wan(row["cap_yuan"], 0) if row["cap_yuan"] is not None else "—",
                           row["pool"], wan(row["pool_budget_yuan"], 0) if row["pool_budget_yuan"] is not None else "no limit",
                           f"{row['allocation']} ({row['allocation_basis']})")
-        console.print(table)
+        show(out, table)
 
 
 def describe_rule(program: Program) -> str:
@@ -111,9 +112,9 @@ def show_program(path, pid: str, as_json: bool) -> None:
     if as_json:
         print(json.dumps(detail, ensure_ascii=False, indent=2))
         return
-    console = Console(highlight=False)
+    out = console()
     prog = pol.programs[pid]
-    console.print(f"[bold]{pol.id}.{pid}[/bold]  {prog.clause} {prog.title}")
+    out.print(Text.assemble((f"{pol.id}.{pid}", "bold"), f"  {prog.clause} {prog.title}"))
     cap = f"{wan(detail['cap_yuan'], 0)}万 a {detail['cap_period']}" if detail["cap_yuan"] is not None else "—"
     budget = f"{wan(detail['pool_budget_yuan'], 0)}万 a {detail['pool_period']}" if detail["pool_budget_yuan"] is not None else "no limit"
     for label, value in [
@@ -122,22 +123,22 @@ def show_program(path, pid: str, as_json: bool) -> None:
         ("pool", f"{detail['pool']} ({budget}, {detail['allocation']}, {detail['allocation_basis']})"),
         ("in force", "yes" if detail["enabled"] else "no: " + _why_off(pol, pid)),
     ]:
-        console.print(f"  {label:<14}{value}", markup=False)
+        out.print(f"  {label:<14}{value}")
     if detail["note"]:
-        console.print(f"  {'note':<14}{detail['note']}", markup=False)
+        out.print(f"  {'note':<14}{detail['note']}")
     for rule in detail["rules"]:
-        console.print(f"  {rule['kind']:<14}{rule['clause']} {rule['quote']}", markup=False)
+        out.print(f"  {rule['kind']:<14}{rule['clause']} {rule['quote']}")
         if rule["note"]:
-            console.print(f"  {'':<14}{rule['note']}", markup=False)
-    console.print(f"\n{detail['source_file']}:", markup=False)
+            out.print(f"  {'':<14}{rule['note']}")
+    out.print(f"\n{detail['source_file']}:")
     text = detail["source_text"]
     if text is None:
-        console.print(f"  the quote is not in the text: {prog.quote}", markup=False)
+        out.print(f"  the quote is not in the text: {prog.quote}")
     else:
         line = Text(text["before"])
         line.append(text["quote"], style="bold underline")
         line.append(text["after"])
-        console.print(line)
+        out.print(line)
 
 
 def _why_off(policy: Policy, pid: str) -> str:

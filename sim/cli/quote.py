@@ -6,13 +6,14 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from sim.cli.output import console
 from sim.policy.load import load_policy, resolve_policy
 from sim.policy.money import wan
 from sim.policy.quote import parse_firm
 from sim.policy.quote import quote as make_quote
+from sim.report.terminal import show
 
 
 def quote(
@@ -33,28 +34,28 @@ def quote(
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
-    console = Console(highlight=False)
+    out = console()
     if result.entitled:
-        console.print(_table(f"{pol.id}: entitled on what the firm stated", result.entitled, "bound by / notes"))
+        show(out, _table(f"{pol.id}: entitled on what the firm stated", result.entitled, "bound by / notes"))
     else:
-        console.print(f"{pol.id}: entitled on what the firm stated: nothing yet", markup=False)
+        out.print(f"{pol.id}: entitled on what the firm stated: nothing yet")
     ceilings = " and ceilings (最高) at their most" if any(e.ceiling for e in result.entitled) else ""
-    console.print(f"total entitled: {wan(result.total_yuan)} 万元 (each firm-wide cap counted once{ceilings})", markup=False)
+    out.print(f"total entitled: {wan(result.total_yuan)} 万元 (each firm-wide cap counted once{ceilings})")
     if result.possible:
-        console.print(_table("possible, not in the total: each needs what it says", result.possible, "needs / bound by / notes"))
-        console.print("a program the firm is already recognised, selected or approved for: --selected PROGRAM", markup=False)
+        show(out, _table("possible, not in the total: each needs what it says", result.possible, "needs / bound by / notes"))
+        out.print("a program the firm is already recognised, selected or approved for: --selected PROGRAM")
     for e in result.case_by_case:
         label = "一事一议" if e.selection == "case_by_case" else "no amount in the text"
-        console.print(f"{label}: {e.program} {e.clause} {e.title}" + (f" (needs {'; '.join(e.needs)})" if e.needs else ""), markup=False)
+        out.print(f"{label}: {e.program} {e.clause} {e.title}" + (f" (needs {'; '.join(e.needs)})" if e.needs else ""))
     for x in result.excluded:
-        console.print(f"excluded {x.program} {x.clause} {x.title}: {x.reason}", markup=False)
+        out.print(f"excluded {x.program} {x.clause} {x.title}: {x.reason}")
     for n in result.needs:
-        console.print(f"needs {', '.join(n.missing)} for {n.program} {n.clause} {n.title}", markup=False)
+        out.print(f"needs {', '.join(n.missing)} for {n.program} {n.clause} {n.title}")
     for n in result.not_eligible:
-        console.print(f"not eligible {n.program} {n.clause} {n.title}: {n.reason}", markup=False)
+        out.print(f"not eligible {n.program} {n.clause} {n.title}: {n.reason}")
     for c in result.firm_caps:
-        console.print(f"note: {c.clause} caps {', '.join(c.programs)} together at {wan(c.cap_yuan)} 万元 a {c.period}; "
-                      f"the entitled entries ask {wan(c.asked_yuan)}, the total counts {wan(c.counted_yuan)}", markup=False)
+        out.print(f"note: {c.clause} caps {', '.join(c.programs)} together at {wan(c.cap_yuan)} 万元 a {c.period}; "
+                f"the entitled entries ask {wan(c.asked_yuan)}, the total counts {wan(c.counted_yuan)}")
 
 
 def _table(title: str, entries, last: str) -> Table:

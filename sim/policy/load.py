@@ -32,6 +32,9 @@ def load_policy(path: str | Path, overrides: dict[str, Any] | None = None) -> Po
     """
     path = Path(path)
     data, lines = read_yaml(path, PolicyError)
+    if "segments" in data and "id" not in data:
+        raise PolicyError.one(path, "", "is a scenario, not a policy file: it has segments; give a policy file or id, "
+                              "e.g. policies/binjiang.yaml or binjiang (`sim run` takes the scenario)", 1)
     for dotted_path, value in (overrides or {}).items():
         set_path(data, dotted_path, value, PolicyError, str(path))
     return validate_policy(data, str(path), lines)

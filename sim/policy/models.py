@@ -17,7 +17,7 @@ import datetime as dt
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from sim.policy.attributes import VOCABULARY, coerce_value
 from sim.policy.money import MoneyError, parse_money, parse_rate
@@ -49,10 +49,22 @@ def _budget(value: Any) -> Any:
     return _money(value)
 
 
-Money = Annotated[int, BeforeValidator(_money)]
-Budget = Annotated[int | dict[int, int] | None, BeforeValidator(_budget)]
-Rate = Annotated[Fraction, BeforeValidator(parse_rate)]
-Price = Annotated[Fraction, BeforeValidator(_price)]
+# How each value is written in a file, for the JSON Schema editors read (`sim schema policy`).
+MONEY_SCHEMA = {"anyOf": [{"type": "integer", "minimum": 0},
+                          {"type": "string", "pattern": r"^\s*(\d+|\d{1,3}(,\d{3})+)(\.\d+)?\s*[万亿]?\s*元?\s*$"}],
+                "description": "An amount in yuan: 2000, 2000万, 1.5亿 or 2,000万元", "examples": ["2000万", "1亿"]}
+RATE_SCHEMA = {"anyOf": [{"type": "number", "minimum": 0},
+                         {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?\s*[%‰]|\d+\s*/\s*\d+|\d+(\.\d+)?)\s*$"}],
+               "description": "A rate: 30%, 1‰, 1/3 or 0.3", "examples": ["30%", "1/3"]}
+PRICE_SCHEMA = {"anyOf": [RATE_SCHEMA["anyOf"][0], RATE_SCHEMA["anyOf"][1], MONEY_SCHEMA["anyOf"][1]],
+                "description": "Yuan per unit: 0.12 (per kWh), 1000 (per rack) or 100万 (per standard)"}
+Money = Annotated[int, BeforeValidator(_money), WithJsonSchema(MONEY_SCHEMA)]
+Budget = Annotated[int | dict[int, int] | None, BeforeValidator(_budget), WithJsonSchema({
+    "anyOf": [MONEY_SCHEMA, {"type": "object", "additionalProperties": MONEY_SCHEMA, "propertyNames": {"pattern": r"^\d{4}$"}},
+              {"type": "null"}],
+    "description": "Per budget year (4000万), by year ({2025: 4000万, 2026: 5000万}), or empty: no limit in the text"})]
+Rate = Annotated[Fraction, BeforeValidator(parse_rate), WithJsonSchema(RATE_SCHEMA)]
+Price = Annotated[Fraction, BeforeValidator(_price), WithJsonSchema(PRICE_SCHEMA)]
 Funder = Literal["province", "city", "district", "county"]
 Selection = Literal["entitlement", "recognition", "competitive", "case_by_case"]
 Rationing = Literal["first_come", "competitive", "pro_rata"]
@@ -77,7 +89,8 @@ def _attribute(name: str) -> str:
     return name
 
 
-Attr = Annotated[str, BeforeValidator(_attribute)]
+Attr = Annotated[str, BeforeValidator(_attribute), WithJsonSchema({
+    "type": "string", "enum": sorted(VOCABULARY), "description": "A firm attribute of the vocabulary (sim/policy/attributes.py)"})]
 
 
 class Condition(Strict):
@@ -402,6 +415,12 @@ class Pool(Strict):
     rationing_basis: Literal["default", "text", "scenario"] = "default"
     implicit: bool = False
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_budget_for_life(self) -> "Pool":
+        if self.period == "life" and isinstance(self.budget, dict):
+            raise ValueError("@budget: a pool over the policy's life (period: life) has one budget, not one per year")
+        return self
 
     def budget_in(self, year: int) -> int | None:
         if isinstance(self.budget, dict):
