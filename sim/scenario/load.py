@@ -25,6 +25,7 @@ from sim.policy.models import Policy, implicit_pools
 from sim.policy.overrides import apply_path, set_path
 from sim.scenario.footprint import available_memory, footprint, size
 from sim.scenario.schema import PolicySource, Scenario, ScenarioFile
+from sim.scenario.uncertain import check_factors, extract
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -46,10 +47,22 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
 
 def build_scenario(raw: dict, file: str, lines: Lines, folder: Path, *, earlier: Scenario | None = None) -> Scenario:
     """Validate a scenario's data and its policies; ``earlier``: the scenario this one varies (no file read again)."""
+    found = extract(raw, file, lines)
+    problems, parameters = list(found.problems), found.parameters
     try:
-        spec = ScenarioFile.model_validate(raw)
+        spec = ScenarioFile.model_validate(found.plain)
     except ValidationError as exc:
-        raise ScenarioError(problems_from(exc, file, lines)) from None
+        more = problems_from(exc, file, lines)
+        unknown = [p.field for p in more if p.message.startswith("unknown field")]
+        problems += [p for p in found.stray if not any(_within(p.field, f) for f in unknown)]
+        # a field whose distribution was refused, or misplaced, is not reported again as "not a number"
+        told = found.refused + [p.field for p in problems]
+        raise ScenarioError(problems + [p for p in more if not any(_within(p.field, f) for f in told)]) from None
+    problems += found.stray
+    if earlier is None:  # a variant may hold every number of a factor fixed (sim sensitivity does)
+        problems += check_factors(raw, parameters, file, lines)
+    if problems:
+        raise ScenarioError(problems)
     if earlier is not None and raw.get("overrides") == earlier.raw.get("overrides"):
         policies, sources, policy_data = earlier.policies, earlier.sources, list(earlier.policy_data)
     else:
@@ -60,7 +73,11 @@ def build_scenario(raw: dict, file: str, lines: Lines, folder: Path, *, earlier:
         raise ScenarioError(problems)
     digest = inputs_digest(raw, policy_data)
     return Scenario(spec=spec, policies=policies, path=file, raw=raw, sha256=digest, sources=sources,
-                    policy_data=tuple(policy_data), lines=lines)
+                    policy_data=tuple(policy_data), lines=lines, parameters=tuple(parameters))
+
+
+def _within(field: str, outer: str) -> bool:
+    return field == outer or field.startswith(outer + ".")
 
 
 def inputs_digest(raw: dict, policy_data: list[dict]) -> str:

@@ -36,6 +36,8 @@ from pydantic import (
 from sim.policy.attributes import VOCABULARY, coerce_value
 from sim.policy.models import Policy
 from sim.policy.overrides import apply_path
+from sim.scenario.correlation import Correlation
+from sim.scenario.uncertain import Parameter
 
 
 class Strict(BaseModel):
@@ -149,14 +151,26 @@ class TakeUp(Strict):
 
 
 class Segment(Strict):
-    """A kind of firm: how many there are, how many arrive, what they look like, what they use."""
+    """A kind of firm: how many there are, how many arrive, what they look like, what they use.
+
+    ``correlation`` rank-correlates its firms' attributes (spending on compute and on corpus
+    go together): pairs such as ``{compute_rental ~ corpus_purchases: 0.6}``, or
+    ``{attributes: [a, b, …], matrix: [[1, …], …]}``; see :mod:`sim.scenario.correlation`.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     why: Why
     firms_at_start: int = Field(0, ge=0)
     arrivals_per_year: float | dict[int, float] = 0.0
     attributes: dict[str, Dist] = {}
+    correlation: Correlation | None = None
     take_up: dict[str, TakeUp] = {}
+
+    @model_validator(mode="after")
+    def _correlated(self) -> "Segment":
+        if self.correlation is not None:
+            self.correlation.check(self.attributes)
+        return self
 
 
     @field_validator("attributes")
@@ -258,6 +272,12 @@ class StackGroup(Strict):
 
 
 
+class Factor(Strict):
+    """A common factor of a run (an AI-market boom or bust) that uncertain numbers load on."""
+
+    why: Why
+
+
 class Horizon(Strict):
     start: dt.date = dt.date(2023, 1, 1)
     end: dt.date = dt.date(2026, 12, 31)
@@ -293,6 +313,7 @@ class ScenarioFile(Strict):
     programs: dict[str, ProgramBehaviour] = {}
     pools: dict[str, PoolBehaviour] = {}
     stacking: tuple[StackGroup, ...] = ()
+    factors: dict[str, Factor] = {}
     segments: tuple[Segment, ...] = Field(min_length=1)
 
 
@@ -324,10 +345,19 @@ class Scenario(BaseModel):
     sources: dict[str, PolicySource] = {}
     policy_data: tuple[dict, ...] = ()
     lines: dict = {}
+    parameters: tuple[Parameter, ...] = ()  # the uncertain numbers, each drawn once per run
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def parameter(self, path: str) -> Parameter:
+        """The uncertain number at ``path`` (KeyError naming those there are)."""
+        for p in self.parameters:
+            if p.path == path:
+                return p
+        raise KeyError(f"{path} is not an uncertain number of {self.name}; they are: "
+                       + (", ".join(p.path for p in self.parameters) or "none"))
 
     @property
     def monte_carlo(self) -> MonteCarlo:
