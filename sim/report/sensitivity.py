@@ -1,0 +1,210 @@
+"""Which assumption drives each figure: sensitivity estimated from the runs already made.
+
+A scenario with uncertain numbers (:mod:`sim.scenario.uncertain`) draws each of them once
+per run and records the draw in the ``parameters`` table.  Across runs, a pool-year's
+demand, grants and running dry then move with some parameters and not with others, and
+with firm-to-firm chance.  For every pool, year and measure (``demand``, ``granted``, and
+``p_dry``: the run's 0/1 "ran dry") and every parameter this module gives, from the same
+runs (no extra runs, SALib's split of "what to run" from "what the runs say"):
+
+- ``spearman``: the rank correlation of the parameter with the figure across runs
+  (:func:`scipy.stats.spearmanr`), with a 95% interval from Fisher's z and the standard
+  error of Bonett and Wright (2000), ``sqrt((1 + r²/2) / (N − 3))``: its sign says which
+  way the figure moves, and an interval containing 0 says the runs cannot tell an effect;
+- ``variance_share``: the first-order variance index ``Var(E[Y | X]) / Var(Y)``, the share of
+  the figure's variance that knowing this one parameter would remove, by RBD-FAST on the
+  given runs (SALib's ``rbd_fast``: the runs sorted by the parameter, the share of the
+  spectrum in the low harmonics, bias-corrected after Tissot and Prieur, 2012), with a
+  bootstrap 95% interval; it sees effects that are not monotone, which a rank correlation
+  misses;
+- ``explained_share``: the share of the figure's variance that parameter uncertainty
+  explains at all (1 − E[Var(Y | parameters)] / Var(Y)); the rest is firm-level chance.
+  The conditional variance is estimated from nearest neighbours (Devroye, Györfi, Lugosi
+  and Walk, 2018): runs whose parameters are close differ only by chance, so half the
+  mean squared difference of neighbours' figures estimates E[Var(Y | parameters)].
+  Neighbours are found among the :data:`NEIGHBOUR_PARAMETERS` most influential parameters,
+  on their ranks (a nearest neighbour in many dimensions is not near); parameters left out,
+  and neighbours that are not quite alike, count as chance, so the share is a lower bound.
+
+Every estimator is checked on cases with known answers (tests/test_sensitivity.py): a
+linear model whose first-order indices are known, a parameter with no effect, one
+dominant parameter, a known split between parameters and noise.
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> x = rng.random(1000)
+>>> rho, lo, hi = spearman(x, 3 * x + rng.normal(0, 0.1, 1000))
+>>> round(rho, 2), lo < rho < hi
+(0.99, True)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+from scipy import stats
+from scipy.spatial import cKDTree
+
+from sim.report.uncertainty import LEVEL, Z
+
+MEASURES = ("demand", "granted", "p_dry")
+NEIGHBOUR_PARAMETERS = 4
+RESAMPLES = 100  # bootstrap resamples of RBD-FAST and of the explained share
+HARMONICS = 10  # RBD-FAST's M: harmonics counted as the parameter's signal
+
+COLUMNS = {"pool": pl.String, "year": pl.Int32, "measure": pl.String, "parameter": pl.String, "rank": pl.Int32,
+           "spearman": pl.Float64, "spearman_low": pl.Float64, "spearman_high": pl.Float64,
+           "variance_share": pl.Float64, "variance_share_low": pl.Float64, "variance_share_high": pl.Float64,
+           "explained_share": pl.Float64, "explained_low": pl.Float64, "explained_high": pl.Float64,
+           "runs": pl.Int64}
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Rank correlation of ``x`` and ``y`` and its 95% interval; NaNs when either is constant."""
+    n = len(x)
+    if n < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return (math.nan, math.nan, math.nan)
+    rho = float(stats.spearmanr(x, y).statistic)
+    if abs(rho) >= 1:
+        return (rho, rho, rho)
+    se = math.sqrt((1 + rho * rho / 2) / (n - 3))
+    z = math.atanh(rho)
+    return (rho, math.tanh(z - Z * se), math.tanh(z + Z * se))
+
+
+def first_order(X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-order variance index of each column of ``X`` for ``y`` by RBD-FAST, with bootstrap 95% intervals.
+
+    The estimator of SALib's ``rbd_fast.analyze`` (Plischke's EASI ordering, the
+    periodogram's first :data:`HARMONICS` harmonics over all, Tissot and Prieur's bias
+    correction, a bootstrap of half-size resamples reported as ±z·sd), computed here for
+    all parameters and resamples in one FFT: SALib's own loop takes about 0.3 s per
+    parameter and figure, minutes for a report.  tests/test_sensitivity.py checks that
+    the estimates equal SALib's.  Columns whose values, or a ``y`` that, never vary get NaN.
+    """
+    n, d = X.shape
+    nan = np.full(d, math.nan)
+    if n <= 2 * HARMONICS + 2 or np.ptp(y) == 0:
+        return nan, nan.copy(), nan.copy()
+    s1 = _rbd_fast(X, y)
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(n, size=(RESAMPLES, n // 2), replace=True)
+    boot = np.stack([_rbd_fast(X[pick], y[pick]) for pick in picks])
+    half = Z * np.nanstd(boot, axis=0, ddof=1)
+    constant = np.ptp(X, axis=0) == 0
+    s1[constant], half[constant] = math.nan, math.nan
+    return s1, s1 - half, s1 + half
+
+
+def _rbd_fast(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """RBD-FAST's bias-corrected first-order index of every column of ``X`` (SALib's formulas)."""
+    n = len(y)
+    order = np.argsort(X, axis=0, kind="stable")
+    zigzag = np.concatenate([order[::2], order[1::2][::-1]])  # permute_outputs: up the odd ranks, down the even
+    permuted = y[zigzag].T  # one row per parameter
+    permuted = permuted - permuted.mean(axis=1, keepdims=True)  # periodogram's constant detrend
+    power = np.abs(np.fft.rfft(permuted, axis=1)) ** 2
+    power[:, 1:] *= 2  # one-sided: every frequency but 0 and (for even n) the Nyquist counts twice
+    if n % 2 == 0:
+        power[:, -1] /= 2
+    total = power[:, 1:].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s1 = power[:, 1:HARMONICS + 1].sum(axis=1) / total
+    lam = 2 * HARMONICS / n  # unskew_S1
+    return s1 - lam / (1 - lam) * (1 - s1)
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks scaled to 0–1 (ties share their mean rank)."""
+    return (stats.rankdata(x) - 0.5) / len(x)
+
+
+def residual_variance(X: np.ndarray, y: np.ndarray) -> float:
+    """E[Var(y | X)] by the first nearest neighbour: mean of (y_i − y_N(i))² / 2 (Devroye et al., 2018)."""
+    tree = cKDTree(X)
+    _, index = tree.query(X, k=2)
+    other = index[:, 1]
+    return float(np.mean((y - y[other]) ** 2) / 2)
+
+
+def explained(X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> tuple[float, float, float]:
+    """Share of ``y``'s variance explained by the columns of ``X`` together, with a 95% interval.
+
+    ``X`` should already be the parameters' ranks (see :func:`_ranks`).  The interval comes
+    from subsamples of half the runs (each estimate's spread, scaled by √(1/2) to the full
+    sample; the nearest-neighbour estimator is √N-consistent), centred on the estimate.
+    """
+    n = len(y)
+    total = float(np.var(y))
+    if n < 20 or total == 0 or X.shape[1] == 0:
+        return (math.nan, math.nan, math.nan)
+    share = 1 - residual_variance(X, y) / total
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    draws = []
+    for _ in range(RESAMPLES):
+        pick = rng.choice(n, size=half, replace=False)
+        sub_total = float(np.var(y[pick]))
+        if sub_total > 0:
+            draws.append(1 - residual_variance(X[pick], y[pick]) / sub_total)
+    spread = float(np.std(draws, ddof=1)) * math.sqrt(half / n) if len(draws) > 2 else math.nan
+    return (share, share - Z * spread, share + Z * spread)
+
+
+def figure_sensitivity(values: dict[str, np.ndarray], y: np.ndarray, *, seed: int = 0) -> list[dict]:
+    """Every parameter's rank correlation and first-order index for one figure, and the share explained.
+
+    ``values`` maps a parameter's name to its value in each run (aligned with ``y``).
+    Rows are ranked by first-order index, then by |rank correlation|.
+    """
+    rows = []
+    names = list(values)
+    s1, slo, shi = first_order(np.column_stack([values[n] for n in names]), y, seed=seed)
+    for i, name in enumerate(names):
+        rho, rlo, rhi = spearman(values[name], y)
+        rows.append({"parameter": name, "spearman": rho, "spearman_low": rlo, "spearman_high": rhi,
+                     "variance_share": float(s1[i]), "variance_share_low": float(slo[i]), "variance_share_high": float(shi[i])})
+    order = sorted(rows, key=lambda r: (-_finite(r["variance_share"]), -abs(_finite(r["spearman"])), r["parameter"]))
+    top = sorted(rows, key=lambda r: -abs(_finite(r["spearman"])))[:NEIGHBOUR_PARAMETERS]
+    top = [r for r in top if not math.isnan(r["spearman"])]
+    X = np.column_stack([_ranks(values[r["parameter"]]) for r in top]) if top else np.zeros((len(y), 0))
+    share, lo, hi = explained(X, y, seed=seed)
+    for rank, r in enumerate(order, start=1):
+        r.update(rank=rank, explained_share=share, explained_low=lo, explained_high=hi, runs=len(y))
+    return order
+
+
+def _finite(value: float) -> float:
+    return -math.inf if value is None or math.isnan(value) else value
+
+
+def sensitivity(parameters: pl.DataFrame, figures: pl.DataFrame, *, seed: int = 0) -> pl.DataFrame:
+    """The sensitivity table: one row per pool, year, measure and parameter (see the module docstring).
+
+    ``parameters``: run, name, value (the ``parameters`` table).  ``figures``: run, pool,
+    year, measure, value, one row per run of each pool-year-measure.  Figures that do not
+    vary across runs (a pool that never runs dry) get null statistics.
+    """
+    if parameters.height == 0:
+        return pl.DataFrame(schema=COLUMNS)
+    wide = parameters.pivot(on="name", index="run", values="value").sort("run")
+    names = [c for c in wide.columns if c != "run"]
+    runs = wide["run"].to_numpy()
+    values = {n: wide[n].to_numpy().astype(np.float64) for n in names}
+    rows = []
+    for (pool, year, measure), part in figures.group_by("pool", "year", "measure", maintain_order=True):
+        part = part.sort("run")
+        if not np.array_equal(part["run"].to_numpy(), runs):
+            raise ValueError(f"{pool} {year} {measure}: figures and parameters do not cover the same runs")
+        y = part["value"].to_numpy().astype(np.float64)
+        for row in figure_sensitivity(values, y, seed=seed):
+            rows.append({"pool": pool, "year": year, "measure": measure, **row})
+    frame = pl.DataFrame(rows, schema=COLUMNS, strict=False) if rows else pl.DataFrame(schema=COLUMNS)
+    order = pl.Enum(list(MEASURES))
+    return (frame.with_columns(pl.col(c).fill_nan(None) for c, t in COLUMNS.items() if t == pl.Float64)
+            .with_columns(pl.col("measure").cast(order)).sort("pool", "year", "measure", "rank")
+            .with_columns(pl.col("measure").cast(pl.String)))
