@@ -118,3 +118,33 @@ def test_validate_accepts_scenarios_with_program_sections(cli):
     result = cli("validate", "scenarios/binjiang.yaml", "scenarios/yinchuan.yaml")
     assert result.code == 0, result.err
     assert result.out.count("(scenario ") == 2
+
+
+def test_run_set_is_the_scenario_with_that_value_and_resumes_with_it(cli, tmp_path):
+    """Issue 11 item 6: a variant needs no copy of the scenario file."""
+    text = (ROOT / "scenarios/binjiang.yaml").read_text(encoding="utf-8")
+    copy = tmp_path / "scenarios" / "copy.yaml"
+    copy.parent.mkdir()
+    copy.write_text(text.replace("firms_at_start: 4\n", "firms_at_start: 9\n"), encoding="utf-8")
+    (tmp_path / "policies").symlink_to(ROOT / "policies")
+    assert cli("run", copy, "--runs", "6", "--workers", "1", "--out", tmp_path / "file").code == 0
+    out = tmp_path / "set"
+    args = ("run", "scenarios/binjiang.yaml", "--set", "segments.large_platforms.firms_at_start=9", "--runs", "6",
+            "--batch-size", "3", "--workers", "1", "--out", out)
+    assert cli(*args).code == 0
+    for table in ("program_years", "pool_years"):
+        a = pl.read_parquet(tmp_path / "file" / table / "*.parquet").sort(pl.all())
+        assert pl.read_parquet(out / table / "*.parquet").sort(pl.all()).equals(a), table
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario"]["settings"] == {"segments.large_platforms.firms_at_start": "9"}
+    from sim.runs.manifest import read_manifest
+    from sim.runs.storage import resume_command
+    assert "--set segments.large_platforms.firms_at_start=9" in resume_command(read_manifest(out), out)
+    manifest["batches_complete"], manifest["complete"] = [0], False
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert cli(*args, "--resume").code == 0
+    bad = cli("run", "scenarios/binjiang.yaml", "--set", "segments.ai_smes.take_up.binjiang.compute_voucher.p=1.5",
+              "--out", tmp_path / "bad")
+    assert bad.code == 2 and bad.err == ("error: --set segments.ai_smes.take_up.binjiang.compute_voucher.p=1.5: "
+                                         "segments.0.take_up.binjiang.compute_voucher.p: Input should be less than or "
+                                         "equal to 1\n") and not (tmp_path / "bad").exists()

@@ -68,7 +68,7 @@ from sim.runs.storage import (
     write_part,
 )
 from sim.scenario.footprint import available_memory, footprint, free_disk, size
-from sim.scenario.load import file_digest
+from sim.scenario.load import file_digest, yaml_text
 from sim.scenario.model import Model, build
 from sim.scenario.schema import Scenario
 
@@ -427,7 +427,8 @@ def _manifest(scenario: Scenario, model: Model, events: bool, engine: str, why: 
         schema_version=SCHEMA_VERSION,
         sim_version=__version__,
         scenario=ScenarioInfo(file=scenario.path, name=scenario.name, title=scenario.spec.title,
-                              file_sha256=file_digest(scenario.path), sha256=scenario.sha256),
+                              file_sha256=file_digest(scenario.path), sha256=scenario.sha256,
+                              settings={path: yaml_text(value) for path, value in scenario.settings}),
         seed=mc.seed,
         runs=mc.runs,
         batch_size=mc.batch_size,

@@ -349,5 +349,6 @@ def scan(out: str | Path, table: str, *, allow_incomplete: bool = False, manifes
 
 
 def resume_command(manifest: Manifest, out: Path) -> str:
-    """The exact command that finishes (or repairs) the run in ``out``."""
-    return shlex.join(["sim", "run", manifest.scenario.file, "--out", str(out), "--resume"])
+    """The exact command that finishes (or repairs) the run in ``out`` (with the ``--set`` it was started with)."""
+    sets = [arg for path, value in manifest.scenario.settings.items() for arg in ("--set", f"{path}={value}")]
+    return shlex.join(["sim", "run", manifest.scenario.file, *sets, "--out", str(out), "--resume"])

@@ -86,6 +86,24 @@ def inputs_digest(raw: dict, policy_data: list[dict]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def yaml_text(value: Any) -> str:
+    """A value as one line of YAML (``0.5``, ``5000万``, ``{dist: beta, mean: 0.6, sd: 0.1}``): how --set takes it."""
+    if isinstance(value, (dict, list)):
+        import io
+
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="safe", pure=True)
+        yaml.default_flow_style = True
+        yaml.width = 10_000
+        buffer = io.StringIO()
+        yaml.dump(value, buffer)
+        return buffer.getvalue().strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def file_digest(path: str | Path) -> str | None:
     try:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()

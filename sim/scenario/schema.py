@@ -346,6 +346,7 @@ class Scenario(BaseModel):
     policy_data: tuple[dict, ...] = ()
     lines: dict = {}
     parameters: tuple[Parameter, ...] = ()  # the uncertain numbers, each drawn once per run
+    settings: tuple[tuple[str, Any], ...] = ()  # paths set on top of the file (sim run --set, a sweep's variant)
 
     @property
     def name(self) -> str:
@@ -381,4 +382,6 @@ class Scenario(BaseModel):
         raw = copy.deepcopy(self.raw)
         for path, value in values.items():
             apply_path(raw, path, value, self.path)
-        return build_scenario(raw, self.path, self.lines, Path(self.path).resolve().parent, earlier=self)
+        variant = build_scenario(raw, self.path, self.lines, Path(self.path).resolve().parent, earlier=self)
+        settings = dict(self.settings) | {k: v for k, v in values.items() if not k.startswith("monte_carlo.")}
+        return variant.model_copy(update={"settings": tuple(settings.items())})
