@@ -244,3 +244,39 @@ def sweep(frame: pl.DataFrame, pool: str, label: str, variants: list[str], *, la
             ax.set_ylim(-0.02, 1.02)
     _legend(fig, axes[:1])
     return svg(fig)
+
+
+def differences(frame: pl.DataFrame, single: bool, *, lang: Lang = "en") -> str | None:
+    """Paired differences B − A per pool-year with their 95% intervals, one panel per measure.
+
+    ``frame`` is :func:`sim.planning.compare.compare_runs`'s table; rows whose figure does
+    not differ are left out.  A dot is the estimate, the bar its interval, the line 0.
+    """
+    moved = frame.filter((pl.col("difference") != 0) | (pl.col("difference_low") != pl.col("difference_high")))
+    if moved.height == 0:
+        return None
+    panels = [(m, label, scale) for m, label, scale in (
+        ("granted", tr(lang, "granted, mean (万元)"), WAN), ("unmet", tr(lang, "unmet demand, mean (万元)"), WAN),
+        ("p_dry", tr(lang, "P(dry)"), 1.0), ("budget_needed", tr(lang, "budget needed (万元)"), WAN))
+        if moved.filter(pl.col("measure") == m).height]
+    labels = [f"{p.split('.', 1)[-1] if single else p} {y}" for p, y in moved.select("pool", "year").unique(maintain_order=True).iter_rows()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(2.8 * len(panels) + 1.5, 10.5), 0.32 * len(labels) + 1.2),
+                             sharey=True, squeeze=False)
+    y_of = {label: i for i, label in enumerate(labels)}
+    for ax, (measure, label, scale) in zip(axes[0], panels):
+        part = moved.filter(pl.col("measure") == measure)
+        ys = [y_of[f"{p.split('.', 1)[-1] if single else p} {y}"] for p, y in part.select("pool", "year").iter_rows()]
+        d = part["difference"].to_numpy() / scale
+        lo, hi = part["difference_low"].to_numpy() / scale, part["difference_high"].to_numpy() / scale
+        ax.errorbar(d, ys, xerr=np.vstack([np.maximum(d - lo, 0), np.maximum(hi - d, 0)]), fmt="o", markersize=3,
+                    capsize=2, color=FAN_COLOUR, ecolor="#333")
+        ax.axvline(0, color="#999", linewidth=0.8)
+        ax.set_title(label, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+        if measure == "p_dry":
+            ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[0][0].set_yticks(range(len(labels)), labels)
+    axes[0][0].invert_yaxis()
+    fig.suptitle(tr(lang, "B − A per pool and year (dots) with 95% intervals (bars)"), x=0.01, ha="left", y=1.06,
+                 fontsize=10)
+    return svg(fig)

@@ -232,7 +232,7 @@ def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: in
     - risk, budget_needed_yuan (smallest budget with P(demand ≥ budget) ≤ risk),
       budget_needed_lo, budget_needed_hi (95% interval; null where N runs cannot bound it).
     """
-    _check_risk(risk)
+    check_risk(risk)
     m = math.floor(risk * runs + 1e-9)
     rank = runs - m
     ranks = quantile_ranks(runs, 1 - risk)
@@ -264,7 +264,7 @@ def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: in
                       "dry_p50_hi", "risk", "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi").sort("pool", "year")
 
 
-def _check_risk(risk: float) -> None:
+def check_risk(risk: float) -> None:
     if not 0 < risk < 1:
         raise OptionError("--risk", risk, "must be a probability strictly between 0 and 1, e.g. --risk 0.05 for 5%")
 
@@ -423,7 +423,7 @@ def build_report(out: str | Path, *, risk: float = 0.05) -> Report:
     complete run or a part is damaged (see :func:`sim.runs.storage.scan`), and
     :class:`FolderBusy` when another process writes it.
     """
-    _check_risk(risk)
+    check_risk(risk)
     out = Path(out)
     read_manifest(out)  # not a run: refused before the folder's lock is taken
     with locked(out, create=False, reading=True):

@@ -202,6 +202,27 @@ ZH: dict[str, str] = {
         "各方案数字相同的资金池（见 sweep.parquet，此处不列示）：{pools}。",
     "{n} variants × {runs} runs · seed {seed} for every variant (common random numbers)":
         "{n} 个方案 × {runs} 次模拟 · 各方案随机种子均为 {seed}（共同随机数）",
+    # compare
+    "Comparison: {a} and {b}": "方案对比：{a} 与 {b}",
+    "How to read this comparison": "阅读说明",
+    "Both runs use seed {seed}: run r of A and run r of B see the same firms, so B − A is estimated from the {runs} "
+    "per-run differences (paired). The independent standard error is what two runs with different seeds would give: "
+    "the paired one is usually far smaller.":
+        "两次运行使用同一随机种子 {seed}：A 的第 r 次模拟与 B 的第 r 次模拟面对相同的企业，因此 B − A 由 {runs} 个逐次差值估计"
+        "（配对）。“独立标准误”为两次使用不同随机种子的运行所能达到的精度；配对标准误通常小得多。",
+    "Amounts in 万元; 95% intervals. The budget needed is at {risk} risk; its interval comes from a bootstrap over runs.":
+        "金额单位为万元；区间为95%置信区间。所需预算对应 {risk} 风险水平，其区间由对模拟次数的自助法（bootstrap）得到。",
+    "Runs compared": "对比的运行", "values set": "设定的参数", "Differences B − A with their 95% intervals": "差值 B − A 及其95%区间",
+    "No figure differs between the runs.": "两次运行的各项数字均无差异。", "Per pool and year": "按资金池和年度",
+    "paired se": "配对标准误", "independent se": "独立标准误", "95% CI": "95%区间",
+    "granted, mean": "拨付均值", "unmet demand, mean": "未满足需求均值",
+    "granted, mean (万元)": "拨付均值（万元）", "unmet demand, mean (万元)": "未满足需求均值（万元）",
+    "B − A per pool and year (dots) with 95% intervals (bars)": "各资金池各年度 B − A（点）及95%区间（线段）",
+    "Compare {a} (A) and {b} (B): {runs} runs, seed {seed}, paired by run": "对比 {a}（A）与 {b}（B）：{runs} 次模拟，随机种子 {seed}，逐次配对",
+    "Paired differences B − A (万元; budget needed at {risk} risk)": "配对差值 B − A（万元；{risk} 风险所需预算）",
+    "compare: {files}": "对比结果：{files}",
+    "Pools with the same figures in both runs (in compare.parquet, left out here): {pools}.":
+        "两次运行数字相同的资金池（见 compare.parquet，此处不列示）：{pools}。",
 }
 
 
