@@ -112,16 +112,17 @@ def uplift_rate(policy: Policy, attrs: Attrs, n: int) -> tuple[np.ndarray, np.nd
 
 def entitlement(policy: Policy, program: Program, attrs: Attrs, n: int) -> np.ndarray:
     """Yuan each firm is entitled to: rule, then cap, then any uplift (0 if not eligible)."""
-    amount = raw_amount(program.benefit, attrs, n)
+    total = raw_amount(program.benefit, attrs, n)
     cap = program.cap.amount if program.cap else None
-    num, den = uplift_rate(policy, attrs, n)
-    uplifted = (amount * num) // den
-    if cap is None:
-        total = uplifted
-    else:
-        raises = any(u.raises_cap for u in policy.uplifts)
-        cap_arr = (np.full(n, cap, dtype=np.int64) * num) // den if raises else np.full(n, cap, dtype=np.int64)
-        total = np.minimum(uplifted, cap_arr)
+    if policy.uplifts:  # without any, the rate is 1/1 and the arithmetic can be skipped
+        num, den = uplift_rate(policy, attrs, n)
+        total = (total * num) // den
+        if cap is not None and any(u.raises_cap for u in policy.uplifts):
+            cap = (np.full(n, cap, dtype=np.int64) * num) // den
+    if cap is not None:
+        total = np.minimum(total, cap)
+    if not program.eligibility:
+        return total
     return np.where(eligible(program, attrs, n), total, 0)
 
 
