@@ -56,11 +56,11 @@ from rich.table import Table  # noqa: E402
 
 from sim.engine import fast  # noqa: E402
 from sim.engine import simpy as simpy_engine  # noqa: E402
-from sim.engine.population import sample  # noqa: E402
+from sim.engine.population import sample_runs  # noqa: E402
 from sim.runs.records import collect  # noqa: E402
 from sim.runs.runner import simulate  # noqa: E402
 from sim.scenario.model import build  # noqa: E402
-from sim.scenario.schema import load_scenario  # noqa: E402
+from sim.scenario.load import load_scenario  # noqa: E402
 
 SCENARIOS = {"first_come": "benchmarks/first_come.yaml", "binjiang": "scenarios/binjiang.yaml"}
 ENGINES = ("baseline", "simpy", "fast")
@@ -77,8 +77,9 @@ def check(model, runs: int) -> dict:
     """Assert the three engines grant the same per first-come program and year."""
     fc = set(baseline.first_come_programs(model))
     for run in range(runs):
-        apps = sample(model, run)
-        base = baseline.run(model, apps, run)
+        drawn = sample_runs(model, run, run + 1)
+        apps = drawn.applications(run)
+        base = baseline.run(model, apps, drawn.arrival_days(run))
         for name, decide in (("simpy", simpy_engine.run), ("fast", fast.run)):
             decisions = decide(model, apps)
             table = collect(model, run, apps, decisions)["program_years"]
@@ -100,14 +101,15 @@ class Timer:
     def __init__(self, model, name: str):
         self.model, self.name = model, name
         self.gc_off = name == "baseline_gc_off"
-        self.decide = {"baseline": lambda m, a, r: baseline.run(m, a, r), "simpy": lambda m, a, r: simpy_engine.run(m, a),
-                       "fast": lambda m, a, r: fast.run(m, a)}[name.removesuffix("_gc_off")]
+        self.decide = {"baseline": lambda m, a, days: baseline.run(m, a, days), "simpy": lambda m, a, days: simpy_engine.run(m, a),
+                       "fast": lambda m, a, days: fast.run(m, a)}[name.removesuffix("_gc_off")]
         self.times: list[tuple[float, float, float]] = []
         self.apps = self.firms = 0
         self.others_s = self.wall_s = 0.0
         # warm up: first-call imports and caches out of the figures (a run index past the measured ones)
-        warm = sample(model, 10**6)
-        out = self.decide(model, warm, 10**6)
+        drawn = sample_runs(model, 10**6, 10**6 + 1)
+        warm = drawn.applications(10**6)
+        out = self.decide(model, warm, drawn.arrival_days(10**6))
         if not name.startswith("baseline"):
             collect(model, 10**6, warm, out)
 
@@ -121,9 +123,10 @@ class Timer:
             while len(self.times) < max_runs:
                 run = len(self.times)
                 t0 = time.perf_counter()
-                apps = sample(model, run)
+                drawn = sample_runs(model, run, run + 1)
+                apps = drawn.applications(run)
                 t1 = time.perf_counter()
-                out = self.decide(model, apps, run)
+                out = self.decide(model, apps, drawn.arrival_days(run))
                 t2 = time.perf_counter()
                 if not self.name.startswith("baseline"):
                     collect(model, run, apps, out)
@@ -244,7 +247,7 @@ def headline(runs: int, workers: int, tmp: Path) -> dict:
     """``sim run scenarios/binjiang.yaml --runs N --workers 2`` in a fresh interpreter, timed from launch to exit."""
     out = tmp / "headline"
     code = ("import json, resource, sys; sys.path.insert(0, '.');"
-            "from sim.runs.runner import simulate; from sim.scenario.schema import load_scenario;"
+            "from sim.runs.runner import simulate; from sim.scenario.load import load_scenario;"
             f"r = simulate(load_scenario('{SCENARIOS['binjiang']}'), runs={runs}, workers={workers}, out={str(out)!r}, force=True);"
             "print(json.dumps({'engine': r.engine, 'runs': r.runs_computed, 'applications': r.applications, 'runner_seconds': r.seconds,"
             "'self_maxrss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"

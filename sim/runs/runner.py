@@ -28,7 +28,7 @@ import polars as pl
 
 from sim import __version__
 from sim.engine import fast
-from sim.engine.population import sample
+from sim.engine.population import samples
 from sim.engine.simpy import run as run_simpy
 from sim.errors import OutputError
 from sim.runs import executors
@@ -98,18 +98,21 @@ def model_for(scenario: Scenario) -> Model:
 
 
 def run_batch(batch: Batch) -> BatchDone:
-    """Compute the batch's runs and write their parts; safe to repeat (parts are replaced)."""
+    """Compute the batch's runs and write their parts; safe to repeat (parts are replaced).
+
+    Runs are sampled many at a time (:func:`samples`); the engine decides them run by run.
+    """
     began = time.perf_counter()
     model = model_for(batch.scenario)
     engine = ENGINES[batch.engine]
     parts: dict[str, list[dict[str, np.ndarray]]] = {}
     applications = 0
-    for run in range(batch.first, batch.last):
-        apps = sample(model, run)
-        applications += len(apps)
-        tables = collect(model, run, apps, engine(model, apps), events=batch.events)
-        for name, cols in tables.items():
-            parts.setdefault(name, []).append(cols)
+    for drawn in samples(model, batch.first, batch.last):
+        applications += len(drawn.apps)
+        for run in drawn.runs:
+            apps = drawn.applications(run)
+            for name, cols in collect(model, run, apps, engine(model, apps), events=batch.events).items():
+                parts.setdefault(name, []).append(cols)
     for name, cols_list in parts.items():
         merged = {k: np.concatenate([c[k] for c in cols_list]) for k in cols_list[0]}
         write_part(Path(batch.out), name, batch.index, to_arrow(model, name, merged))
