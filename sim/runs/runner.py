@@ -32,7 +32,7 @@ from sim.engine.population import samples
 from sim.engine.simpy import run as run_simpy
 from sim.errors import OutputError
 from sim.runs import executors
-from sim.runs.records import collect
+from sim.runs.records import collect_runs
 from sim.runs.storage import (
     MANIFEST,
     SCHEMA_VERSION,
@@ -100,7 +100,8 @@ def model_for(scenario: Scenario) -> Model:
 def run_batch(batch: Batch) -> BatchDone:
     """Compute the batch's runs and write their parts; safe to repeat (parts are replaced).
 
-    Runs are sampled many at a time (:func:`samples`); the engine decides them run by run.
+    Runs are sampled and summed into tables many at a time (:func:`samples`,
+    :func:`collect_runs`); only the engine's decisions go run by run.
     """
     began = time.perf_counter()
     model = model_for(batch.scenario)
@@ -109,10 +110,9 @@ def run_batch(batch: Batch) -> BatchDone:
     applications = 0
     for drawn in samples(model, batch.first, batch.last):
         applications += len(drawn.apps)
-        for run in drawn.runs:
-            apps = drawn.applications(run)
-            for name, cols in collect(model, run, apps, engine(model, apps), events=batch.events).items():
-                parts.setdefault(name, []).append(cols)
+        decisions = [engine(model, drawn.applications(run)) for run in drawn.runs]
+        for name, cols in collect_runs(model, drawn, decisions, events=batch.events).items():
+            parts.setdefault(name, []).append(cols)
     for name, cols_list in parts.items():
         merged = {k: np.concatenate([c[k] for c in cols_list]) for k in cols_list[0]}
         write_part(Path(batch.out), name, batch.index, to_arrow(model, name, merged))
