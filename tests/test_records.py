@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.engine.outcomes import DECIDED
 from sim.engine.population import sample_runs
 from sim.engine.simpy import run as run_engine
-from sim.runs.records import collect, collect_runs
+from sim.runs.records import collect, collect_runs, funder_split
 from sim.scenario.load import load_scenario
 from sim.scenario.model import build
 from tests import toy
@@ -44,3 +46,21 @@ def test_two_pools_and_runs_where_a_pool_runs_dry(tmp_path):
     assert (pools["exhausted_day"] >= 0).any() and (pools["exhausted_day"] < 0).any()
     life = pools["pool_index"] == model.pools[0].index
     assert (pools["budget_yuan"][life] < 5_000_000).any()  # a life pool carries what is left into the next year
+
+
+@pytest.mark.parametrize("name", ["binjiang", "ningxia", "yinchuan", "baoding", "anhui"])
+def test_funder_totals_equal_the_grants_split_one_by_one(name):
+    """The shipped scenarios' funders (one funder, shared shares, shares by case): the totals the
+    records give equal each grant split by funder_split and summed."""
+    model = build(load_scenario(f"scenarios/{name}.yaml"))
+    drawn = sample_runs(model, 0, 3)
+    decisions = [run_engine(model, drawn.applications(r)) for r in drawn.runs]
+    funders = collect_runs(model, drawn, decisions)["funder_years"]
+    got = funders["granted_yuan"].reshape(3, len(model.funders), len(model.years))
+    for b, (run, d) in enumerate(zip(drawn.runs, decisions)):
+        apps = drawn.applications(run)
+        granted = np.where(np.isin(d.outcome, DECIDED), d.granted, 0)
+        split = funder_split(model, apps, granted)
+        for yi, year in enumerate(model.years):
+            assert np.array_equal(got[b, :, yi], split[apps.year == year].sum(axis=0)), (run, year)
+    assert got.sum() > 0

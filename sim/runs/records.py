@@ -48,10 +48,10 @@ def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, 
     out = {
         "program_years": programs,
         "pool_years": _pool_years(model, runs, programs, [x.exhausted_on for x in decisions]),
-        "funder_years": _funder_years(model, runs, at, apps, d, decided),
+        "funder_years": _funder_years(model, runs, at, apps, d, decided, programs),
     }
     if events:
-        out["awards"] = _awards(runs, at, apps, d)
+        out["awards"] = _awards(model, runs, at, apps, d)
     return out
 
 
@@ -75,12 +75,14 @@ def _program_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applica
     # one count per (cell, outcome) instead of one pass over the applications per column
     codes = len(OUTCOMES) + 1
     counts = np.bincount(cells * codes + (d.outcome + 1), minlength=size * codes).reshape(size, codes)
+    every = decided.all()
+    cells = cells if every else cells[decided]
     return {
         "run": np.repeat(runs, n_programs * n_years).astype(np.int32),
         "year": np.tile(np.array(model.years, dtype=np.int32), len(runs) * n_programs),
         "program_index": np.tile(np.repeat(np.arange(n_programs, dtype=np.int32), n_years), len(runs)),
-        "demand_yuan": _sum(cells[decided], d.asked[decided], size),
-        "granted_yuan": _sum(cells[decided], d.granted[decided], size),
+        "demand_yuan": _sum(cells, d.asked if every else d.asked[decided], size),
+        "granted_yuan": _sum(cells, d.granted if every else d.granted[decided], size),
         "applications": counts[:, _MADE].sum(axis=1),
         "full": counts[:, FULL + 1],
         "partial": counts[:, PARTIAL + 1],
@@ -144,6 +146,12 @@ class _Lookups:
                 if shares:
                     self.last[row] = column[shares[-1][0]]
         self.single = (self.num == self.den).any(axis=1)  # one funder pays the whole grant
+        # the funder paying every grant of a program whatever its case, else -1
+        self.sole = np.full(len(model.programs), -1, dtype=np.int64)
+        for spec in model.programs:
+            rows = spec.index * self.cases + np.arange(len(spec.funding))
+            if len(rows) and self.single[rows].all() and (self.last[rows] == self.last[rows[0]]).all():
+                self.sole[spec.index] = self.last[rows[0]]
 
 
 def _lookups(model: Model) -> _Lookups:
@@ -172,33 +180,41 @@ def _split(look: _Lookups, row: np.ndarray, granted: np.ndarray) -> np.ndarray:
 
 
 def _funder_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions,
-                  decided: np.ndarray) -> dict[str, np.ndarray]:
-    n_years, n_funders = len(model.years), len(model.funders)
+                  decided: np.ndarray, program_years: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    n_runs, n_years, n_funders = len(runs), len(model.years), len(model.funders)
     look = _lookups(model)
-    paid = np.flatnonzero(decided & (d.granted > 0))
-    row = _rows(model, apps.program[paid], apps.case[paid])
-    granted = d.granted[paid]
-    first = at[paid] * (n_funders * n_years) + (apps.year[paid].astype(np.int64) - model.years[0])  # the run's cell of funder 0
-    size = len(runs) * n_funders * n_years
-    # a grant with one funder goes to it whole; only shared grants are split
-    alone = look.single[row]
-    table = _sum(first[alone] + look.last[row[alone]] * n_years, granted[alone], size)
-    if not alone.all():
-        shared = ~alone
-        parts = _split(look, row[shared], granted[shared])
-        for f in range(n_funders):
-            table += _sum(first[shared] + f * n_years, parts[:, f], size)
+    # a program with one funder for all its grants gives it its whole total
+    table = np.zeros((n_runs, n_funders, n_years), dtype=np.int64)
+    by_program = program_years["granted_yuan"].reshape(n_runs, len(model.programs), n_years)
+    for program in np.flatnonzero(look.sole >= 0):
+        table[:, look.sole[program]] += by_program[:, program]
+    table = table.ravel()
+    # the others, grant by grant: one funder takes a grant whole; shared grants are split
+    paid = np.flatnonzero(decided & (d.granted > 0) & (look.sole[apps.program] < 0))
+    if len(paid):
+        row = _rows(model, apps.program[paid], apps.case[paid])
+        granted = d.granted[paid]
+        first = at[paid] * (n_funders * n_years) + (apps.year[paid].astype(np.int64) - model.years[0])  # funder 0's cell
+        alone = look.single[row]
+        table += _sum(first[alone] + look.last[row[alone]] * n_years, granted[alone], len(table))
+        if not alone.all():
+            shared = ~alone
+            parts = _split(look, row[shared], granted[shared])
+            for f in range(n_funders):
+                table += _sum(first[shared] + f * n_years, parts[:, f], len(table))
     return {
         "run": np.repeat(runs, n_funders * n_years).astype(np.int32),
-        "year": np.tile(np.array(model.years, dtype=np.int32), len(runs) * n_funders),
-        "funder_index": np.tile(np.repeat(np.arange(n_funders, dtype=np.int32), n_years), len(runs)),
+        "year": np.tile(np.array(model.years, dtype=np.int32), n_runs * n_funders),
+        "funder_index": np.tile(np.repeat(np.arange(n_funders, dtype=np.int32), n_years), n_runs),
         "granted_yuan": table,
     }
 
 
-def _awards(runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions) -> dict[str, np.ndarray]:
+def _awards(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions) -> dict[str, np.ndarray]:
+    """Every decision, sorted by run, day, firm and program."""
     made = np.flatnonzero(d.outcome != SKIPPED)
-    idx = made[np.lexsort((apps.program[made], apps.firm[made], d.day[made], at[made]))]
+    idx = made[_order(len(runs), model.year_end[model.years[-1]] + 1, len(model.programs),
+                      at[made], d.day[made], apps.firm[made], apps.program[made])]
     return {
         "run": runs[at[idx]].astype(np.int32),
         "day": d.day[idx],
@@ -209,3 +225,13 @@ def _awards(runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions) 
         "outcome_code": d.outcome[idx],
         "pool_balance_yuan": d.balance[idx],
     }
+
+
+def _order(runs: int, days: int, programs: int, at: np.ndarray, day: np.ndarray, firm: np.ndarray,
+           program: np.ndarray) -> np.ndarray:
+    """The order by (run, day, firm, program), keys that never tie: one packed int64 key when it fits."""
+    firms = int(firm.max()) + 1 if len(firm) else 1
+    if runs * days * firms * programs < 2**62:
+        key = ((at * days + day) * firms + firm) * programs + program
+        return np.argsort(key)
+    return np.lexsort((program, firm, day, at))
