@@ -399,7 +399,6 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
     model, segment = draws.model, firms.segment
     name = f"{segment.name}/{spec.key}"
     program, policy = spec.program, model.scenario.policies[spec.policy]
-    call = spec.behaviour.call
     calendar = _Calendar(model, spec)
     if not len(calendar.year):
         return None  # the policy is not in force in any year of the horizon
