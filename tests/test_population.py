@@ -215,3 +215,16 @@ def test_whole_numbers_from_the_largest_uniform_stay_below_their_bound():
     for n in list(range(1, 5000)) + [2**20, 2**31 - 1, 2**40 + 7, 2**52 - 1]:
         assert population._below(largest, n)[0] == n - 1, n
     assert population._below(np.array([2.0**-53]), 366)[0] == 0
+
+
+def test_award_shares_per_run_act_as_that_runs_scenario():
+    scenario = load_scenario("scenarios/binjiang.yaml")
+    model = build(scenario)
+    path = "programs.binjiang.provincial_scene_selected.award_share"
+    low, high = np.array([0.9, 0.2]), np.array([1.0, 0.3])
+    drawn = sample_runs(model, 5, 7, values={f"{path}.low": low, f"{path}.high": high})
+    program = model.program("binjiang.provincial_scene_selected").index
+    for b, run in enumerate(drawn.runs):
+        own = build(scenario.with_overrides({f"{path}.low": float(low[b]), f"{path}.high": float(high[b])}))
+        assert rows(drawn.applications(run), program) == rows(sample(own, run), program)
+        assert len(rows(sample(own, run), program)) > 0

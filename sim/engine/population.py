@@ -8,7 +8,7 @@ of several programs are settled here, before any pool is touched, because they d
 entitlements, not on money left.
 
 Many runs are drawn in one pass: each array holds the rows of every run of the pass, each
-row carrying its run, so the Python work is per segment, program and year, not per run.
+row carrying its run, so the Python work is per segment and program, not per run.
 Randomness still belongs to each run: every number comes from a named stream of
 :mod:`sim.engine.streams`, addressed by (seed, name, run, counter), so a run's firms do
 not depend on the batch, the batch size or the worker count.  Streams are named by
@@ -25,7 +25,8 @@ COHORT is ``start`` or the arrival year.  Hence common random numbers: variants 
 differ by a budget, a rate or a disabled program draw the same firms, spending and days
 for everything else; adding or removing a program or an attribute adds or removes its
 streams and moves no other draw; a different arrival rate in 2026 leaves the firms of the
-start and of 2025 as they were.  Numbers a run does not use are not drawn.
+start and of 2025 as they were.  A number is drawn only for an application that is made
+(its day, score, award share), so no draw depends on how many others were made.
 
 Scalar assumptions (a take-up probability, an attribute's median or sigma, a growth
 rate, firms at the start, arrivals a year, an award share's bounds) may be given one
@@ -48,9 +49,9 @@ from sim.policy.entitlement import eligible, entitlement
 from sim.scenario.model import Model, ProgramSpec
 from sim.scenario.schema import Dist, Segment
 
-# firm-years drawn in one pass: enough to spread the Python work per segment, program and
-# year over many runs (a default batch of 100 Binjiang runs is one pass), few enough to keep
-# a pass's arrays to some tens of MB
+# firm-years drawn in one pass: enough to spread the Python work per segment and program
+# over many runs (a default batch of 100 Binjiang runs is one pass), few enough to keep a
+# pass's arrays to some tens of MB
 ROWS_PER_PASS = 1 << 19
 
 Values = Mapping[str, np.ndarray]  # assumption path -> one value per run of the pass
@@ -181,18 +182,18 @@ def assumption_paths(model: Model) -> list[str]:
         for field, attr in (("award_share", "domestic_compute_share"), ("amount", "project_investment")):
             dist = getattr(behaviour, field)
             if dist is not None:
-                out += [f"programs.{key}.{field}.{name}" for name in _numbers(dist, attr)]
+                out += [f"programs.{key}.{field}.{name}" for name in _numbers(dist, attr, grows=False)]
     return out
 
 
-def _numbers(dist: Dist, attr: str) -> list[str]:
-    """The parameters of an attribute's distribution that are single numbers."""
+def _numbers(dist: Dist, attr: str, *, grows: bool = True) -> list[str]:
+    """The parameters of a distribution that are single numbers (``growth`` too for a firm's attribute)."""
     kind = VOCABULARY[attr].kind
     if kind == "category":
         return []
     names = [n for n in ("value", "low", "high", "mean", "sd", "median", "sigma", "p") if getattr(dist, n) is not None]
     if kind != "flag":
-        names += [n for n in ("min", "max") if getattr(dist, n) is not None] + ["growth"]
+        names += [n for n in ("min", "max") if getattr(dist, n) is not None] + (["growth"] if grows else [])
     return names
 
 
@@ -202,7 +203,7 @@ class _Draws:
     def __init__(self, model: Model, first: int, last: int, values: Values):
         self.model = model
         self.runs = np.arange(first, last, dtype=np.int64)
-        unknown = set(values) - set(assumption_paths(model))
+        unknown = set(values) - set(assumption_paths(model)) if values else set()
         if unknown:
             raise ValueError(f"no scalar assumption at {', '.join(sorted(unknown))}; see assumption_paths()")
         self.values = {k: np.asarray(v) for k, v in values.items()}
