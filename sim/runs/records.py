@@ -14,6 +14,8 @@ number of runs in Python.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.engine.outcomes import DECIDED, EXPOSURE, FULL, OUTCOMES, PARTIAL, SKIPPED
@@ -40,9 +42,7 @@ def collect_runs(model: Model, sample: Sample, decisions: list[Decisions], *, ev
 def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, decisions: list[Decisions],
             events: bool) -> dict[str, dict[str, np.ndarray]]:
     """Tables of ``runs``: ``at`` is each application's run (an index into ``runs``)."""
-    d = decisions[0] if len(decisions) == 1 else Decisions(
-        **{k: np.concatenate([getattr(x, k) for x in decisions]) for k in ("asked", "granted", "outcome", "day", "balance")},
-        exhausted_on={})
+    d = decisions[0] if len(decisions) == 1 else _Joined(*(np.concatenate([getattr(x, k) for x in decisions]) for k in _JOINED))
     decided = _DECIDED[d.outcome + 1]
     programs = _program_years(model, runs, at, apps, d, decided)
     out = {
@@ -53,6 +53,20 @@ def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, 
     if events:
         out["awards"] = _awards(model, runs, at, apps, d)
     return out
+
+
+_JOINED = ("asked", "granted", "outcome", "day", "balance")
+
+
+@dataclass
+class _Joined:
+    """The decisions of several runs, one after the other (rows match the sample's applications)."""
+
+    asked: np.ndarray
+    granted: np.ndarray
+    outcome: np.ndarray
+    day: np.ndarray
+    balance: np.ndarray
 
 
 # outcome code + 1 (SKIPPED is -1) → whether the pool decided the application
@@ -67,7 +81,7 @@ def _sum(cells: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray
     return np.rint(np.bincount(cells, weights=weights.astype(np.float64), minlength=size)).astype(np.int64)
 
 
-def _program_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions,
+def _program_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions | _Joined,
                    decided: np.ndarray) -> dict[str, np.ndarray]:
     n_years, n_programs = len(model.years), len(model.programs)
     size = len(runs) * n_programs * n_years
@@ -179,7 +193,7 @@ def _split(look: _Lookups, row: np.ndarray, granted: np.ndarray) -> np.ndarray:
     return parts
 
 
-def _funder_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions,
+def _funder_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions | _Joined,
                   decided: np.ndarray, program_years: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     n_runs, n_years, n_funders = len(runs), len(model.years), len(model.funders)
     look = _lookups(model)
@@ -210,7 +224,7 @@ def _funder_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applicat
     }
 
 
-def _awards(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions) -> dict[str, np.ndarray]:
+def _awards(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions | _Joined) -> dict[str, np.ndarray]:
     """Every decision, sorted by run, day, firm and program."""
     made = np.flatnonzero(d.outcome != SKIPPED)
     idx = made[_order(len(runs), model.year_end[model.years[-1]] + 1, len(model.programs),
