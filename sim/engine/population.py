@@ -370,7 +370,7 @@ def _typed(values: np.ndarray, kind: str, param: Callable[[str], object]) -> np.
         return values.astype(str)
     if kind == "flag":
         return values.astype(bool)
-    values = values.astype(np.float64)
+    values = values.astype(np.float64, copy=False)
     low, high = param("min"), param("max")
     low = 0.0 if low is None else low
     high = 1.0 if kind == "share" and high is None else high
@@ -521,9 +521,11 @@ def _grouped(parts: list[dict[str, np.ndarray]], runs: int) -> tuple[Application
     if not parts:
         empty = {k: np.zeros(0, dtype=d) for k, d in _DTYPES.items()}
         return Applications(**empty), np.zeros(0, dtype=np.int64)
+    if len(parts) == 1:  # rows already in run order
+        return Applications(**{k: parts[0][k].astype(_DTYPES[k], copy=False) for k in _FIELDS}), parts[0]["at"]
     at = np.concatenate([p["at"] for p in parts])
     cols = {k: np.concatenate([p[k] for p in parts]).astype(_DTYPES[k], copy=False) for k in _FIELDS}
-    if runs > 1 and len(parts) > 1:
+    if runs > 1:
         # a stable sort of small integers is a radix sort: linear in the rows
         order = np.argsort(at.astype(np.int16 if runs < 2**15 else np.int64), kind="stable")
         cols = {k: v[order] for k, v in cols.items()}
