@@ -100,7 +100,7 @@ def test_normals_follow_the_normal_distribution():
     assert np.isfinite(z).all()
 
 
-@pytest.mark.parametrize("lam", [0.3, 4.0, 45.5, 2000.0])
+@pytest.mark.parametrize("lam", [0.3, 4.0, 45.5, 2000.0, 250_000.0])
 def test_poisson_counts_are_the_exact_quantiles(lam):
     u = numbers(9, "arrivals/s/2025", np.arange(20_000), 0)
     k = streams.poisson(u, lam)

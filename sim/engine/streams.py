@@ -122,9 +122,9 @@ def poisson(u: np.ndarray, lam) -> np.ndarray:
     gives a starting point that the CDF then moves down or up to the exact quantile.
     """
     u = np.asarray(u, dtype=np.float64)
-    if np.ndim(lam) == 0:
+    if np.ndim(lam) == 0 and lam <= _TABULATED:
         return np.searchsorted(_poisson_cdf(float(lam)), u, side="left")
-    lam = np.asarray(lam, dtype=np.float64)
+    lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), u.shape)
     k = np.zeros(u.shape, dtype=np.float64)
     live = lam > 0
     uu, ll = u[live], lam[live]
@@ -143,7 +143,10 @@ def poisson(u: np.ndarray, lam) -> np.ndarray:
     return k.astype(np.int64)
 
 
-@functools.lru_cache(maxsize=256)
+_TABULATED = 100_000.0  # rates up to this get a table (a few MB at most)
+
+
+@functools.lru_cache(maxsize=64)
 def _poisson_cdf(lam: float) -> np.ndarray:
     """P(K ≤ k) for k = 0, 1, … until it rounds to 1 (a point 40 sd past the mean is far beyond)."""
     if lam <= 0:
