@@ -1,15 +1,16 @@
 """The baseline: first-come pools written the way a SimPy user would write them.
 
-A process brings firms in on their arrival day and starts a process per firm; each firm process sleeps (``env.timeout``) until its application day in each year
-and asks the pool; a process opens each budget year by resetting the pools.  Pools are
-plain Python state: a first-come pool pays what is asked while money lasts, the claim
-that crosses the balance gets what is left, later claims get nothing.
+A process brings firms in on their arrival day and starts a process per firm; each firm
+process sleeps (``env.timeout``) until its application day in each year and asks the
+pool; a process opens each budget year by resetting the pools.  Pools are plain Python
+state: a first-come pool pays what is asked while money lasts, the claim that crosses
+the balance gets what is left, later claims get nothing.
 
 It consumes the very applications and arrival days sim's engines consume
-(``sim.engine.population.sample_runs``), so
-its grants per program and year must equal theirs on first-come pools; ``run.py``
-asserts that.  Only first-come pools are modelled (competitive and pro-rata rounds are
-skipped); shared firm caps, count limits and all-or-nothing programs are refused.
+(``sim.engine.population.sample_runs``), so its grants per program and year must equal
+theirs on first-come pools; ``run.py`` asserts that.  Only first-come pools are modelled
+(competitive and pro-rata rounds are skipped); shared firm caps, count limits and
+all-or-nothing programs are refused.
 
 Clock: days.  Budget years open at midnight (day ``year_start``); firms apply during the
 day (``day + 0.5``), so a reset and an application never share an instant.  Firms that
