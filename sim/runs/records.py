@@ -42,7 +42,7 @@ def collect_runs(model: Model, sample: Sample, decisions: list[Decisions], *, ev
 def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, decisions: list[Decisions],
             events: bool) -> dict[str, dict[str, np.ndarray]]:
     """Tables of ``runs``: ``at`` is each application's run (an index into ``runs``)."""
-    d = decisions[0] if len(decisions) == 1 else _Joined(*(np.concatenate([getattr(x, k) for x in decisions]) for k in _JOINED))
+    d = decisions[0] if len(decisions) == 1 else _joined(decisions, events)
     decided = _DECIDED[d.outcome + 1]
     programs = _program_years(model, runs, at, apps, d, decided)
     out = {
@@ -55,9 +55,6 @@ def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, 
     return out
 
 
-_JOINED = ("asked", "granted", "outcome", "day", "balance")
-
-
 @dataclass
 class _Joined:
     """The decisions of several runs, one after the other (rows match the sample's applications)."""
@@ -65,8 +62,14 @@ class _Joined:
     asked: np.ndarray
     granted: np.ndarray
     outcome: np.ndarray
-    day: np.ndarray
-    balance: np.ndarray
+    day: np.ndarray | None  # only the awards need the day and the balance
+    balance: np.ndarray | None
+
+
+def _joined(decisions: list[Decisions], events: bool) -> _Joined:
+    fields = ("asked", "granted", "outcome") + (("day", "balance") if events else ())
+    joined = {k: np.concatenate([getattr(x, k) for x in decisions]) for k in fields}
+    return _Joined(**joined, **({} if events else {"day": None, "balance": None}))
 
 
 # outcome code + 1 (SKIPPED is -1) → whether the pool decided the application
@@ -203,8 +206,10 @@ def _funder_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applicat
     for program in np.flatnonzero(look.sole >= 0):
         table[:, look.sole[program]] += by_program[:, program]
     table = table.ravel()
-    # the others, grant by grant: one funder takes a grant whole; shared grants are split
-    paid = np.flatnonzero(decided & (d.granted > 0) & (look.sole[apps.program] < 0))
+    if (look.sole >= 0).all():
+        paid = np.zeros(0, dtype=np.int64)
+    else:  # the others, grant by grant: one funder takes a grant whole; shared grants are split
+        paid = np.flatnonzero(decided & (d.granted > 0) & (look.sole[apps.program] < 0))
     if len(paid):
         row = _rows(model, apps.program[paid], apps.case[paid])
         granted = d.granted[paid]
