@@ -1,6 +1,6 @@
 """Benchmarks: how fast sim runs every shipped scenario, and its engines beside a plain SimPy baseline.
 
-    python benchmarks/run.py                      # full measurement (about 5 minutes on 2 idle cores)
+    python benchmarks/run.py                      # full measurement (about 10 minutes on 2 idle cores)
     python benchmarks/run.py --quick              # smoke check, about a minute
     python benchmarks/run.py --wait-idle 120      # on a shared machine: wait for idle cores first
     python benchmarks/run.py --only binjiang anhui --runs 10000 --json benchmarks/results/mine.json
