@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import __version__
+from sim.engine import parameters
 from sim.engine.outcomes import OUTCOMES
 from sim.errors import OutputError
 from sim.runs.manifest import MANIFEST, SCHEMA_VERSION, Manifest, read_manifest, write_text
@@ -42,7 +43,7 @@ from sim.scenario.model import Model
 __all__ = ["MANIFEST", "SCHEMA_VERSION", "SCHEMAS", "TABLES", "Manifest", "read_manifest", "scan", "to_arrow",
            "write_part", "part_path"]
 
-TABLES = ("program_years", "pool_years", "funder_years", "awards")
+TABLES = ("program_years", "pool_years", "funder_years", "awards", "parameters")
 REPORT_FILES = ("report.html", "report.xlsx", "summary.parquet")
 STAGED = ".staged"  # parts written by workers, waiting for their batch to be committed
 NEXT = ".next"  # a run that replaces this folder's run once it is complete
@@ -66,6 +67,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("program", pa.string()), ("entitled_yuan", pa.int64()), ("granted_yuan", pa.int64()),
         ("outcome", pa.string()), ("pool_balance_yuan", pa.int64()),
     ]),
+    "parameters": pa.schema([("run", pa.int32()), ("name", pa.string()), ("value", pa.float64())]),
 }
 
 
@@ -93,6 +95,9 @@ def to_arrow(model: Model, name: str, cols: dict[str, np.ndarray]) -> pa.Table:
         data["exhausted_on"] = pa.array((day + epoch).astype(np.int32), type=pa.int32(), mask=day < 0).cast(pa.date32())
     elif name == "funder_years":
         data.update(funder=_names(model.funders, cols["funder_index"]), granted_yuan=cols["granted_yuan"])
+    elif name == "parameters":
+        del data["year"]
+        data.update(name=_names(parameters.names(model.scenario), cols["name_index"]), value=cols["value"])
     else:
         i = cols["program_index"]
         del data["year"]
@@ -113,6 +118,10 @@ UNITS: dict[str, dict[str, str]] = {
                    "remaining_yuan": "yuan (null: no limit)", "exhausted_on": "date (null: never)"},
     "funder_years": {"year": "budget year", "granted_yuan": "yuan"},
     "awards": {"date": "date", "entitled_yuan": "yuan", "granted_yuan": "yuan", "pool_balance_yuan": "yuan (null: no limit)"},
+    "parameters": {"name": "the uncertain number's path in the scenario (factors.NAME: a common factor)",
+                   "value": "float64 in the field's unit: yuan for money, a fraction for shares, probabilities and "
+                            "rates, firms, firms a year, dates as days since 1970-01-01; a factor as its standard "
+                            "normal score (each name's unit: sim.parameters)"},
 }
 
 
@@ -123,9 +132,12 @@ def part_metadata(model: Model, table: str) -> dict[str, str]:
     ``parquet_kv_metadata``: a part found on its own still says where it came from.
     """
     scenario = model.scenario
-    return {"sim.table": table, "sim.schema_version": str(SCHEMA_VERSION), "sim.version": __version__,
-            "sim.scenario": scenario.name, "sim.scenario_sha256": scenario.sha256,
-            "sim.seed": str(scenario.monte_carlo.seed), "sim.units": json.dumps(UNITS[table])}
+    out = {"sim.table": table, "sim.schema_version": str(SCHEMA_VERSION), "sim.version": __version__,
+           "sim.scenario": scenario.name, "sim.scenario_sha256": scenario.sha256,
+           "sim.seed": str(scenario.monte_carlo.seed), "sim.units": json.dumps(UNITS[table])}
+    if table == "parameters":
+        out["sim.parameters"] = json.dumps(parameters.units(scenario), ensure_ascii=False)
+    return out
 
 
 def _names(names: list[str], codes: np.ndarray) -> pa.Array:

@@ -273,9 +273,14 @@ class StackGroup(Strict):
 
 
 class Factor(Strict):
-    """A common factor of a run (an AI-market boom or bust) that uncertain numbers load on."""
+    """A common factor of a run (an AI-market boom or bust) that uncertain numbers load on.
+
+    ``at`` holds it at one quantile in every run (0.9: a boom), as `sim sensitivity` does;
+    left out, it is drawn anew in each run.
+    """
 
     why: Why
+    at: float | None = Field(None, gt=0, lt=1)
 
 
 class Horizon(Strict):
