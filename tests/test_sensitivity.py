@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -102,3 +104,41 @@ def test_the_table_has_a_row_per_figure_and_parameter_and_nulls_for_a_constant_f
     demand = table.filter(pl.col("measure") == "demand").sort("rank")
     assert demand["parameter"].to_list()[:3] == ["p0", "p1", "p2"]
     assert table.filter(pl.col("measure") == "p_dry")["spearman"].null_count() == 4
+
+
+# --------------------------------------------------------------------------- from a run's tables
+
+def dominated(tmp_path, runs: int = 400):
+    """A pool whose demand is driven by one uncertain number (arrivals) and not at all by another (an unused median)."""
+    from tests import toy
+
+    policy = toy.policy({"v": toy.program("10万")}, budget="300万", end="2025-12-31")
+    segment = toy.segment("a", 0, {"revenue": {"dist": "lognormal", "sigma": 1.0, "why": "t",
+                                               "median": {"dist": "uniform", "low": "1亿", "high": "5亿"}}},
+                          {"v": {"dist": "uniform", "low": 0.9, "high": 1.0}},
+                          arrivals_per_year={"dist": "uniform", "low": 5, "high": 60})
+    scen = toy.scenario([segment], runs=runs, seed=3, end="2025-12-31")
+    scen["monte_carlo"]["batch_size"] = 100
+    return toy.write(tmp_path, policy, scen)
+
+
+def test_a_dominant_parameter_ranks_first_in_the_reports_sensitivity(cli, tmp_path):
+    path = dominated(tmp_path)
+    out = tmp_path / "out"
+    assert cli("run", path, "--out", out, "--workers", "1", "-q").code == 0
+    result = cli("report", out, "--json", "--lang", "en")
+    assert result.code == 0, result.err
+    table = pl.read_parquet(out / "sensitivity.parquet")
+    demand = table.filter((pl.col("measure") == "demand") & (pl.col("year") == 2025)).sort("rank")
+    assert demand["parameter"][0] == "segments.a.arrivals_per_year" and demand["spearman_low"][0] > 0.8
+    unused = demand.filter(pl.col("parameter") == "segments.a.attributes.revenue.median").row(0, named=True)
+    assert unused["spearman_low"] < 0 < unused["spearman_high"]
+    assert unused["variance_share_low"] < 0 < unused["variance_share_high"]
+    assert demand["explained_share"][0] > 0.8  # arrivals explain nearly all of the demand's spread
+    assert set(table["measure"].unique()) == {"demand", "granted", "p_dry"}
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="sensitivity"' in page and "What drives demand" in page
+    assert json.loads(result.out)["sensitivity"][0]["parameter"] == "segments.a.arrivals_per_year"
+    import openpyxl
+
+    assert "Sensitivity" in openpyxl.load_workbook(out / "report.xlsx", read_only=True).sheetnames

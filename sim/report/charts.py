@@ -280,3 +280,39 @@ def differences(frame: pl.DataFrame, single: bool, *, lang: Lang = "en") -> str 
     fig.suptitle(tr(lang, "B − A per pool and year (dots) with 95% intervals (bars)"), x=0.01, ha="left", y=1.06,
                  fontsize=10)
     return svg(fig)
+
+
+def sensitivity(frame: pl.DataFrame, pool: str, label: str, years: list[int], name, *, title: str | None = None,
+                lang: Lang = "en") -> str | None:
+    """Rank correlation of each assumption with ``pool``'s demand per year (bars), with 95% intervals.
+
+    ``frame`` is :func:`sim.report.sensitivity.sensitivity`; ``name(path)`` labels a
+    parameter.  Parameters are ordered by their first-order share, largest on top; each
+    panel's title says how much of the year's demand variance the assumptions explain.
+    """
+    part = frame.filter((pl.col("pool") == pool) & (pl.col("measure") == "demand") & pl.col("spearman").is_not_null())
+    if part.height == 0:
+        return None
+    order = (part.group_by("parameter").agg(pl.col("variance_share").mean().alias("s"), pl.col("spearman").abs().mean().alias("r"))
+             .sort(["s", "r"], descending=True, nulls_last=True)["parameter"].to_list())
+    fig, axes = plt.subplots(1, len(years), figsize=(min(3.4 * len(years), 10.5), 0.3 * len(order) + 1.3), sharey=True,
+                             squeeze=False)
+    y = np.arange(len(order))
+    for ax, year in zip(axes[0], years):
+        rows = {r["parameter"]: r for r in part.filter(pl.col("year") == year).iter_rows(named=True)}
+        rho = np.array([rows[p]["spearman"] if p in rows else np.nan for p in order])
+        lo = np.array([rows[p]["spearman_low"] if p in rows else np.nan for p in order])
+        hi = np.array([rows[p]["spearman_high"] if p in rows else np.nan for p in order])
+        colours = [NEEDED_COLOUR if v >= 0 else BUDGET_COLOUR for v in np.nan_to_num(rho)]
+        ax.barh(y, rho, color=colours, alpha=0.8, xerr=np.vstack([np.nan_to_num(rho - lo), np.nan_to_num(hi - rho)]),
+                capsize=2, ecolor="#333")
+        ax.axvline(0, color="#999", linewidth=0.8)
+        ax.set_xlim(-1, 1)
+        explained = next(iter(rows.values()))["explained_share"] if rows else None
+        ax.set_title(f"{year}" + (tr(lang, " · explained {share}", share=f"{max(explained, 0):.0%}") if explained is not None else ""))
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlabel(tr(lang, "rank correlation with demand"))
+    axes[0][0].set_yticks(y, [name(p) for p in order])
+    axes[0][0].invert_yaxis()
+    fig.suptitle(tr(lang, "What drives demand: {pool}", pool=_label(title, label)), x=0.01, ha="left", y=1.04, fontsize=10)
+    return svg(fig)

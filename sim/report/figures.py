@@ -39,6 +39,7 @@ import polars as pl
 from sim.errors import OptionError, OutputError
 from sim.report.display import interval, percent, wan, wan_up
 from sim.report.page import Cell, esc, table
+from sim.report.sensitivity import run_figures, sensitivity
 from sim.report.uncertainty import (
     order_statistics,
     proportion_se,
@@ -380,6 +381,7 @@ class Report:
     pool_demand: pl.DataFrame    # per run: pool, year, period, run, demand (as counted against the budget)
     dry_curve: pl.DataFrame      # dry_curve
     fan: pl.DataFrame | None     # cumulative_grants; None when the run has no awards table
+    sensitivity: pl.DataFrame | None = None  # sim.report.sensitivity.sensitivity; None without uncertain numbers
 
     @property
     def years(self) -> list[int]:
@@ -447,6 +449,10 @@ def _figures(out: Path, manifest: Manifest, risk: float) -> Report:
     fan = None
     if "awards" in manifest.tables:
         fan = cumulative_grants(scan(out, "awards", manifest=manifest), runs=runs, programs=programs)
+    ranking = None
+    if "parameters" in manifest.tables:
+        values = run_figures(exposure, pool_runs(program_years, runs=runs, pools=pools), pools)
+        ranking = sensitivity(scan(out, "parameters", manifest=manifest).collect(), values, seed=manifest.seed)
     return Report(
         out=out, manifest=manifest, runs=runs, risk=risk,
         programs=program_figures(program_years, runs=runs, programs=programs),
@@ -456,6 +462,7 @@ def _figures(out: Path, manifest: Manifest, risk: float) -> Report:
         pool_demand=exposure.select("pool", "year", "period", "run", "demand").collect(engine="streaming"),
         dry_curve=dry_curve(exposure, runs=runs),
         fan=fan,
+        sensitivity=ranking,
     )
 
 

@@ -202,6 +202,32 @@ ZH: dict[str, str] = {
         "各方案数字相同的资金池（见 sweep.parquet，此处不列示）：{pools}。",
     "{n} variants × {runs} runs · seed {seed} for every variant (common random numbers)":
         "{n} 个方案 × {runs} 次模拟 · 各方案随机种子均为 {seed}（共同随机数）",
+    # sensitivity
+    "What drives it": "影响因素", "Which assumption drives each figure": "哪些假设影响各项数字",
+    "The scenario gives some assumptions as distributions, drawn once per run. Across the {runs} runs, ρ is the rank "
+    "correlation of an assumption with a pool's figure (its sign says which way the figure moves; a 95% interval "
+    "containing 0 means the runs cannot tell an effect), the share is its first-order variance index (the part of the "
+    "figure's variance that knowing it would remove), and 'explained by assumptions' is the part of the variance all "
+    "assumptions explain together; the rest is firm-to-firm chance. Charts show pools whose demand the assumptions "
+    "explain at least 10% of in some year; every row is in sensitivity.parquet.":
+        "情景把部分假设给成概率分布，每次模拟抽取一次。在 {runs} 次模拟中，ρ 为某一假设与资金池数字的秩相关系数（正负号表示数字随之"
+        "增减；95%区间包含0表示模拟无法区分其影响），份额为其一阶方差指数（确知该假设可消除的方差比例），“假设可解释部分”为全部假设"
+        "合起来可解释的方差比例，其余为企业间的随机差异。图中仅列出某一年需求至少10%可由假设解释的资金池；全部结果见 sensitivity.parquet。",
+    "explained by assumptions": "假设可解释部分", "first": "第一", "second": "第二", "third": "第三",
+    "explained": "可解释", " · explained {share}": " · 可解释 {share}",
+    "rank correlation with demand": "与需求的秩相关", "What drives demand: {pool}": "需求的影响因素：{pool}",
+    "Which assumption drives each figure (ρ: rank correlation across runs; %: first-order share)":
+        "哪些假设影响各项数字（ρ：各次模拟间的秩相关；%：一阶方差份额）",
+    "Sensitivity": "敏感性", "parameter": "参数", "rank": "排序", "rank correlation": "秩相关系数",
+    "rank correlation 95% CI low": "秩相关95%下限", "rank correlation 95% CI high": "秩相关95%上限",
+    "first-order share": "一阶方差份额", "share 95% CI low": "份额95%下限", "share 95% CI high": "份额95%上限",
+    "explained 95% CI low": "可解释部分95%下限", "explained 95% CI high": "可解释部分95%上限",
+    "Rank correlation with demand: {pool} {year}": "与需求的秩相关：{pool} {year}",
+    "per pool, year and figure (demand, granted, P(dry)) and uncertain assumption: rank correlation across runs with "
+    "its 95% interval, first-order variance share (RBD-FAST) with its interval, and the share of the figure's variance "
+    "all assumptions explain together (the rest is firm-to-firm chance)":
+        "按资金池、年度、指标（需求、拨付、用尽概率）和不确定假设列示：各次模拟间的秩相关系数及95%区间，一阶方差份额（RBD-FAST）"
+        "及其区间，以及全部假设合起来可解释的方差比例（其余为企业间的随机差异）",
     # compare
     "Comparison: {a} and {b}": "方案对比：{a} 与 {b}",
     "How to read this comparison": "阅读说明",

@@ -19,12 +19,14 @@ runs (no extra runs, SALib's split of "what to run" from "what the runs say"):
   misses;
 - ``explained_share``: the share of the figure's variance that parameter uncertainty
   explains at all (1 − E[Var(Y | parameters)] / Var(Y)); the rest is firm-level chance.
-  The conditional variance is estimated from nearest neighbours (Devroye, Györfi, Lugosi
-  and Walk, 2018): runs whose parameters are close differ only by chance, so half the
-  mean squared difference of neighbours' figures estimates E[Var(Y | parameters)].
-  Neighbours are found among the :data:`NEIGHBOUR_PARAMETERS` most influential parameters,
-  on their ranks (a nearest neighbour in many dimensions is not near); parameters left out,
-  and neighbours that are not quite alike, count as chance, so the share is a lower bound.
+  Runs whose parameters are alike differ only by chance, so half the mean squared
+  difference of neighbours' figures estimates E[Var(Y | parameters)], plus a bias that
+  grows with the distance between neighbours; the Gamma test (Stefánsson, Končar and
+  Jones, 1997; Evans and Jones, 2002) takes the 1st to :data:`NEIGHBOURS`-th nearest
+  neighbours and extrapolates that half squared difference to distance 0 by a line.
+  Neighbours are found among the :data:`NEIGHBOUR_PARAMETERS` parameters most correlated
+  with the figure, on their ranks; parameters left out count as chance, so with many
+  small effects the share is a lower bound.
 
 Every estimator is checked on cases with known answers (tests/test_sensitivity.py): a
 linear model whose first-order indices are known, a parameter with no effect, one
@@ -52,8 +54,11 @@ from scipy.spatial import cKDTree
 from sim.report.uncertainty import LEVEL, Z
 
 MEASURES = ("demand", "granted", "p_dry")
-NEIGHBOUR_PARAMETERS = 4
-RESAMPLES = 100  # bootstrap resamples of RBD-FAST and of the explained share
+MIN_RUNS = 10  # a figure that differs from its most common value in fewer runs (a pool dry in 3 runs) is not ranked
+NEIGHBOUR_PARAMETERS = 6
+NEIGHBOURS = 10
+RESAMPLES = 100  # bootstrap resamples of RBD-FAST
+SUBSAMPLES = 30  # half-size subsamples for the interval of the explained share
 HARMONICS = 10  # RBD-FAST's M: harmonics counted as the parameter's signal
 
 COLUMNS = {"pool": pl.String, "year": pl.Int32, "measure": pl.String, "parameter": pl.String, "rank": pl.Int32,
@@ -124,11 +129,16 @@ def _ranks(x: np.ndarray) -> np.ndarray:
 
 
 def residual_variance(X: np.ndarray, y: np.ndarray) -> float:
-    """E[Var(y | X)] by the first nearest neighbour: mean of (y_i − y_N(i))² / 2 (Devroye et al., 2018)."""
+    """E[Var(y | X)] by the Gamma test: half the mean squared difference of k-th neighbours' ``y``,
+    regressed on their mean squared distance over k = 1 … :data:`NEIGHBOURS`, at distance 0."""
     tree = cKDTree(X)
-    _, index = tree.query(X, k=2)
-    other = index[:, 1]
-    return float(np.mean((y - y[other]) ** 2) / 2)
+    distance, index = tree.query(X, k=NEIGHBOURS + 1)
+    delta = (distance[:, 1:] ** 2).mean(axis=0)
+    gamma = ((y[:, None] - y[index[:, 1:]]) ** 2).mean(axis=0) / 2
+    if np.ptp(delta) == 0:  # every neighbour at the same distance (ties): no slope to extrapolate
+        return float(gamma[0])
+    slope, intercept = np.polyfit(delta, gamma, 1)
+    return float(max(intercept, 0.0))
 
 
 def explained(X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> tuple[float, float, float]:
@@ -146,7 +156,7 @@ def explained(X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> tuple[float, fl
     rng = np.random.default_rng(seed)
     half = n // 2
     draws = []
-    for _ in range(RESAMPLES):
+    for _ in range(SUBSAMPLES):
         pick = rng.choice(n, size=half, replace=False)
         sub_total = float(np.var(y[pick]))
         if sub_total > 0:
@@ -187,7 +197,8 @@ def sensitivity(parameters: pl.DataFrame, figures: pl.DataFrame, *, seed: int = 
 
     ``parameters``: run, name, value (the ``parameters`` table).  ``figures``: run, pool,
     year, measure, value, one row per run of each pool-year-measure.  Figures that do not
-    vary across runs (a pool that never runs dry) get null statistics.
+    vary across runs (a pool that never runs dry), or differ from their most common value
+    in fewer than :data:`MIN_RUNS` runs, get null statistics.
     """
     if parameters.height == 0:
         return pl.DataFrame(schema=COLUMNS)
@@ -201,6 +212,8 @@ def sensitivity(parameters: pl.DataFrame, figures: pl.DataFrame, *, seed: int = 
         if not np.array_equal(part["run"].to_numpy(), runs):
             raise ValueError(f"{pool} {year} {measure}: figures and parameters do not cover the same runs")
         y = part["value"].to_numpy().astype(np.float64)
+        if len(y) - np.unique(y, return_counts=True)[1].max() < MIN_RUNS:
+            y = np.zeros(len(y))  # too few runs differ to tell anything: null statistics
         for row in figure_sensitivity(values, y, seed=seed):
             rows.append({"pool": pool, "year": year, "measure": measure, **row})
     frame = pl.DataFrame(rows, schema=COLUMNS, strict=False) if rows else pl.DataFrame(schema=COLUMNS)
@@ -208,3 +221,36 @@ def sensitivity(parameters: pl.DataFrame, figures: pl.DataFrame, *, seed: int = 
     return (frame.with_columns(pl.col(c).fill_nan(None) for c, t in COLUMNS.items() if t == pl.Float64)
             .with_columns(pl.col("measure").cast(order)).sort("pool", "year", "measure", "rank")
             .with_columns(pl.col("measure").cast(pl.String)))
+
+
+def run_figures(exposure: pl.LazyFrame, money: pl.LazyFrame, pools: pl.DataFrame) -> pl.DataFrame:
+    """Each run's figures per pool and year, the ones ranked: run, pool, year, measure, value.
+
+    ``demand`` as counted against the budget (a life pool's since the start of the horizon,
+    see :func:`sim.report.figures.pool_exposure`), ``granted`` in the year, and ``p_dry``
+    (1 if the pool ran dry, else 0; only for pools with a budget).  Pools with neither a
+    budget nor demand in any run are left out.
+    """
+    frame = (exposure.select("run", "pool", "year", "demand", (pl.col("dry_on").is_not_null().cast(pl.Float64)).alias("p_dry"))
+             .join(money.select("run", "pool", "year", "granted"), on=["run", "pool", "year"], how="left")
+             .collect())
+    budgeted = set(pools.filter(pl.col("budget_yuan").is_not_null())["pool"].to_list())
+    active = set(frame.group_by("pool").agg(pl.col("demand").max()).filter(pl.col("demand") > 0)["pool"].to_list())
+    frame = frame.filter(pl.col("pool").is_in(sorted(budgeted | active)))
+    long = frame.unpivot(index=["run", "pool", "year"], on=["demand", "granted", "p_dry"], variable_name="measure")
+    return (long.filter((pl.col("measure") != "p_dry") | pl.col("pool").is_in(sorted(budgeted)))
+            .with_columns(pl.col("value").cast(pl.Float64), pl.col("year").cast(pl.Int32)))
+
+
+def short_parameter(path: str, policies: set[str] | None = None) -> str:
+    """A parameter as tables and charts label it: without ``segments.`` and ``attributes.``, and the
+    policy's name where the run has one policy (``ai_smes.take_up.compute_voucher.p``)."""
+    parts = path.split(".")
+    if parts[0] == "segments":
+        parts = [p for i, p in enumerate(parts[1:]) if not (i == 1 and p == "attributes")]
+    elif parts[0] == "overrides":
+        parts = parts[1:]
+    if policies and len(policies) == 1:
+        only = next(iter(policies))
+        parts = [p for p in parts if p != only]
+    return ".".join(parts)

@@ -44,7 +44,7 @@ __all__ = ["MANIFEST", "SCHEMA_VERSION", "SCHEMAS", "TABLES", "Manifest", "read_
            "write_part", "part_path"]
 
 TABLES = ("program_years", "pool_years", "funder_years", "awards", "parameters")
-REPORT_FILES = ("report.html", "report.xlsx", "summary.parquet")
+REPORT_FILES = ("report.html", "report.xlsx", "summary.parquet", "sensitivity.parquet")
 STAGED = ".staged"  # parts written by workers, waiting for their batch to be committed
 NEXT = ".next"  # a run that replaces this folder's run once it is complete
 OLD = ".old"  # the replaced run, during the swap
