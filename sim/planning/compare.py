@@ -105,36 +105,48 @@ def compare_runs(a: str | Path, b: str | Path, *, risk: float = 0.05, seed: int 
     a, b = Path(a), Path(b)
     ma, mb = check_pair(a, b)
     with locked(a, create=False, reading=True), locked(b, create=False, reading=True):
-        left, right = _per_run(a, ma), _per_run(b, mb)
-    keys = sorted(set(left) | set(right))
+        left, right = per_run(a, ma), per_run(b, mb)
     titles = {**mb.pool_titles(), **ma.pool_titles()}
+    return Comparison(a, b, ma, mb, risk, differences(left, right, runs=ma.runs, risk=risk, titles=titles, seed=seed))
+
+
+def differences(left: dict, right: dict, *, runs: int, risk: float, titles: dict[str, str], seed: int = 0,
+                measures: tuple[str, ...] = MEASURES, independent: bool = True) -> pl.DataFrame:
+    """Paired differences right − left of :func:`per_run` figures, pool-year by pool-year (columns as in compare_runs).
+
+    ``independent``: also the standard error two independent runs would give (for the
+    budget needed, a second bootstrap; leave it out where nobody reads it).
+    """
+    keys = sorted(set(left) | set(right))
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, ma.runs, size=(BOOTSTRAP, ma.runs))
+    picks = rng.integers(0, runs, size=(BOOTSTRAP, runs))
     rows = []
-    zero = {k: np.zeros(ma.runs) for k in ("granted", "unmet", "dry", "demand")}
+    zero = {k: np.zeros(runs) for k in ("granted", "unmet", "dry", "demand")}
     for key in keys:
         x, y = left.get(key, zero), right.get(key, zero)
         for measure, col in (("granted", "granted"), ("unmet", "unmet"), ("p_dry", "dry")):
-            rows.append(_mean_row(key, measure, x[col], y[col]))
-        rows.append(_needed_row(key, x["demand"], y["demand"], risk, picks))
+            if measure in measures:
+                rows.append(_mean_row(key, measure, x[col], y[col]))
+        if "budget_needed" in measures:
+            rows.append(_needed_row(key, x["demand"], y["demand"], risk, picks, independent))
     schema = {"pool": pl.String, "year": pl.Int32, "measure": pl.String, "a": pl.Float64, "b": pl.Float64,
               "difference": pl.Float64, "difference_low": pl.Float64, "difference_high": pl.Float64,
               "paired_se": pl.Float64, "independent_se": pl.Float64}
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     frame = frame.with_columns(pl.col("pool").replace_strict(titles, default="").alias("title"),
                                pl.col("measure").replace_strict(UNITS).alias("unit"))
-    money = pl.col("measure").is_in(["granted", "unmet", "p_dry"])
-    keep = (frame.group_by("pool").agg((money & ((pl.col("a") != 0) | (pl.col("b") != 0))).any().alias("k")).filter("k")["pool"])
+    # a pool without demand in any run (its budget needed is 1 yuan, the rest 0) is left out
+    least = pl.when(pl.col("measure") == "budget_needed").then(1).otherwise(0)
+    keep = (frame.group_by("pool").agg(((pl.col("a") > least) | (pl.col("b") > least)).any().alias("k")).filter("k")["pool"])
     order = pl.Enum(list(MEASURES))
-    table = (frame.filter(pl.col("pool").is_in(keep.implode()))
-             .with_columns(pl.col("measure").cast(order)).sort("pool", "year", "measure")
-             .with_columns(pl.col("measure").cast(pl.String))
-             .select("pool", "title", "year", "measure", "a", "b", "difference", "difference_low", "difference_high",
-                     "paired_se", "independent_se", "unit"))
-    return Comparison(a, b, ma, mb, risk, table)
+    return (frame.filter(pl.col("pool").is_in(keep.implode()))
+            .with_columns(pl.col("measure").cast(order)).sort("pool", "year", "measure")
+            .with_columns(pl.col("measure").cast(pl.String))
+            .select("pool", "title", "year", "measure", "a", "b", "difference", "difference_low", "difference_high",
+                    "paired_se", "independent_se", "unit"))
 
 
-def _per_run(out: Path, manifest: Manifest) -> dict[tuple[str, int], dict[str, np.ndarray]]:
+def per_run(out: Path, manifest: Manifest) -> dict[tuple[str, int], dict[str, np.ndarray]]:
     """Per pool-year, arrays over runs: granted, unmet, ran dry (0/1), demand as counted against the budget."""
     runs, pools = manifest.runs, pool_meta(manifest)
     program_years = scan(out, "program_years", manifest=manifest)
@@ -166,18 +178,20 @@ def _needed(demand: np.ndarray, risk: float) -> np.ndarray:
     """The budget needed at ``risk`` along the last axis: the (N − floor(risk N))-th smallest demand, plus one yuan."""
     n = demand.shape[-1]
     rank = n - math.floor(risk * n + 1e-9)
-    return np.sort(demand, axis=-1)[..., rank - 1] + 1
+    return np.partition(demand, rank - 1, axis=-1)[..., rank - 1] + 1
 
 
-def _needed_row(key: tuple[str, int], x: np.ndarray, y: np.ndarray, risk: float, picks: np.ndarray) -> tuple:
+def _needed_row(key: tuple[str, int], x: np.ndarray, y: np.ndarray, risk: float, picks: np.ndarray,
+                independent: bool = True) -> tuple:
     a, b = float(_needed(x, risk)), float(_needed(y, risk))
-    paired = _needed(y[picks], risk) - _needed(x[picks], risk)  # the same runs resampled for both: pairs kept
-    rng = np.random.default_rng(len(x))
-    other = rng.permutation(picks)  # B resampled apart from A: what two independent runs would give
-    independent = _needed(y[other], risk) - _needed(x[picks], risk)
+    at_x = _needed(x[picks], risk)
+    paired = _needed(y[picks], risk) - at_x  # the same runs resampled for both: pairs kept
+    apart = math.nan
+    if independent:
+        other = np.random.default_rng(len(x)).permutation(picks)  # B resampled apart from A: two independent runs
+        apart = float(np.std(_needed(y[other], risk) - at_x, ddof=1))
     lo, hi = np.quantile(paired, [0.025, 0.975])
-    return (*key, "budget_needed", a, b, b - a, float(lo), float(hi), float(np.std(paired, ddof=1)),
-            float(np.std(independent, ddof=1)))
+    return (*key, "budget_needed", a, b, b - a, float(lo), float(hi), float(np.std(paired, ddof=1)), apart)
 
 
 # --------------------------------------------------------------------------- files

@@ -316,3 +316,40 @@ def sensitivity(frame: pl.DataFrame, pool: str, label: str, years: list[int], na
     axes[0][0].invert_yaxis()
     fig.suptitle(tr(lang, "What drives demand: {pool}", pool=_label(title, label)), x=0.01, ha="left", y=1.04, fontsize=10)
     return svg(fig)
+
+
+def tornado(frame: pl.DataFrame, pool: str, measure: str, name, *, title: str = "", lang: Lang = "en") -> str | None:
+    """A tornado per year: for each assumption, the figure with it at its 10th and at its 90th percentile.
+
+    ``frame`` is :func:`sim.planning.tornado.tornado`'s table; ``measure`` budget_needed
+    (万元) or p_dry.  Bars run from the figure of the scenario as it is (the line) to the
+    figure with the assumption held low (blue) and high (orange); the largest swing is on top.
+    """
+    part = frame.filter((pl.col("pool") == pool) & (pl.col("measure") == measure))
+    if part.height == 0 or part["swing"].abs().max() == 0:
+        return None
+    years = sorted(part["year"].unique().to_list())
+    order = (part.group_by("parameter").agg(pl.col("swing").abs().max().alias("s")).sort("s", descending=True)["parameter"]
+             .to_list())
+    scale = 1.0 if measure == "p_dry" else WAN
+    fig, axes = plt.subplots(1, len(years), figsize=(min(3.4 * len(years), 10.5), 0.32 * len(order) + 1.4), sharey=True,
+                             squeeze=False)
+    y = np.arange(len(order))
+    for ax, year in zip(axes[0], years):
+        rows = {r["parameter"]: r for r in part.filter(pl.col("year") == year).iter_rows(named=True)}
+        base = next(iter(rows.values()))["base"] / scale
+        low = np.array([rows[p]["at_low"] / scale if p in rows else base for p in order])
+        high = np.array([rows[p]["at_high"] / scale if p in rows else base for p in order])
+        ax.barh(y, low - base, left=base, color=FAN_COLOUR, alpha=0.85, label=tr(lang, "at P10"))
+        ax.barh(y, high - base, left=base, color="#e67e22", alpha=0.85, label=tr(lang, "at P90"))
+        ax.axvline(base, color="#333", linewidth=0.9)
+        ax.set_title(str(year))
+        ax.grid(axis="x", alpha=0.3)
+        if measure == "p_dry":
+            ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[0][0].set_yticks(y, [name(p) for p in order])
+    axes[0][0].invert_yaxis()
+    what = tr(lang, "budget needed (万元)") if measure == "budget_needed" else tr(lang, "P(dry)")
+    fig.suptitle(tr(lang, "Tornado of the {what}: {pool}", what=what, pool=title), x=0.01, ha="left", y=1.1, fontsize=10)
+    _legend(fig, axes[0][:1])
+    return svg(fig)

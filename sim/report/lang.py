@@ -228,6 +228,28 @@ ZH: dict[str, str] = {
     "all assumptions explain together (the rest is firm-to-firm chance)":
         "按资金池、年度、指标（需求、拨付、用尽概率）和不确定假设列示：各次模拟间的秩相关系数及95%区间，一阶方差份额（RBD-FAST）"
         "及其区间，以及全部假设合起来可解释的方差比例（其余为企业间的随机差异）",
+    # tornado
+    "Tornado: {title}": "龙卷风图：{title}", "How to read this tornado": "阅读说明",
+    "Each assumption is held at its 10th and then its 90th percentile, every other as in the scenario (still drawn run "
+    "by run), with the same seed: the two runs see the same firms, so the swing (at the 90th minus at the 10th) comes "
+    "from paired runs, with a 95% interval.":
+        "每个假设分别固定在其第10和第90百分位，其余假设与情景相同（仍逐次抽取），并使用同一随机种子：两次运行面对相同的企业，"
+        "因此摆幅（第90百分位减第10百分位）由配对模拟估计，并给出95%区间。",
+    "Budget needed at {risk} risk in 万元; P(dry) with the budget as in the scenario. Each run is kept in its folder "
+    "(base/, 01-low/, 01-high/, …) for `sim report`.":
+        "所需预算为 {risk} 风险水平，单位万元；用尽概率按情景中的预算计算。各次运行保存在各自文件夹（base/、01-low/、01-high/ 等），"
+        "可用 `sim report` 查看。",
+    "Assumptions held at their 10th and 90th percentile": "固定在第10和第90百分位的假设",
+    "Swing of the budget needed and of P(dry)": "所需预算与用尽概率的摆幅",
+    "No pool has a budget.": "没有设定预算的资金池。",
+    "Per pool, year and assumption, largest swing first": "按资金池、年度和假设列示，摆幅大者在前",
+    "at P10": "P10 时", "at P90": "P90 时", "swing": "摆幅",
+    "Tornado of the {what}: {pool}": "{what}龙卷风图：{pool}",
+    "Tornado of {name}: {runs} runs per setting, seed {seed}, each assumption at its 10th and 90th percentile (others "
+    "as in the scenario)": "{name} 龙卷风分析：每种设定 {runs} 次模拟，随机种子 {seed}，每个假设分别取第10和第90百分位（其余与情景相同）",
+    "Swing of the budget needed at {risk} risk (万元) and of P(dry), largest first": "{risk} 风险所需预算（万元）与用尽概率的摆幅，大者在前",
+    "assumption (P10 → P90)": "假设（P10 → P90）", "needed\nat P10": "P10 时\n所需预算", "needed\nat P90": "P90 时\n所需预算",
+    "swing\n95% CI": "摆幅\n95%区间", "P(dry)\nP10 → P90": "用尽概率\nP10 → P90", "tornado: {files}": "龙卷风图：{files}",
     # compare
     "Comparison: {a} and {b}": "方案对比：{a} 与 {b}",
     "How to read this comparison": "阅读说明",
