@@ -73,17 +73,17 @@ def test_resume_refuses_a_different_run(cli, tmp_path):
 
 BAD_SCENARIOS = {
     # name: (text replacement in binjiang.yaml, words expected in the message)
-    "missing_why": ("why: \"A large voucher on an existing cost: most eligible firms apply.\"", "why: \"\""),
+    "missing_why": ("why: \"Few SMEs buy corpus through an exchange yet.\"", "why: \"\""),
     "unknown_attribute": ("      filed_model: {dist: bernoulli", "      filed_modle: {dist: bernoulli"),
-    "bad_money": ("median: 120万", "median: 120万万"),
+    "bad_money": ("median: 1500万", "median: 1500万万"),
     "unknown_program": ("binjiang.corpus_voucher: {p: 0.35", "binjiang.corpus_vouchr: {p: 0.35"),
-    "take_up_above_one": ("{p: 0.7, why", "{p: 1.7, why"),
+    "take_up_above_one": ("{p: 0.35, why", "{p: 1.35, why"),
     "bad_override_path": ("binjiang.effective.start:", "binjiang.effective.begin:"),
 }
 EXPECTED = {
     "missing_why": "assumption needs its reasoning",
     "unknown_attribute": "unknown firm attribute 'filed_modle'",
-    "bad_money": "segments.0.attributes.compute_rental.median: '120万万' in compute_rental is not an amount",
+    "bad_money": "segments.1.attributes.compute_rental.median: '1500万万' in compute_rental is not an amount",
     "unknown_program": "unknown program",
     "take_up_above_one": "less than or equal to 1",
     "bad_override_path": "unknown field 'begin'",

@@ -55,7 +55,7 @@ def test_a_variant_error_keeps_the_line_of_its_field():
     with pytest.raises(ScenarioError) as err:
         scenario.with_overrides({"pools.binjiang.compute_vouchers.review": "04-01"})
     problem = err.value.problems[0]
-    assert problem.field == "pools.binjiang.compute_vouchers.review" and problem.line == 43
+    assert problem.field == "pools.binjiang.compute_vouchers.review" and problem.line == 51
     assert "comes before the call of binjiang.compute_voucher ends (05-31)" in problem.message
 
 

@@ -41,5 +41,5 @@ def test_refusals_name_the_option(cli, tmp_path):
     bad = cli("sensitivity", path, "--param", "segments.a.firms_at_start", "--out", tmp_path / "t")
     assert bad.code == 2 and bad.err.startswith("error: --param segments.a.firms_at_start: is not an uncertain number "
                                                 "of the scenario; they are: segments.a.arrivals_per_year, ")
-    plain = cli("sensitivity", "scenarios/anhui.yaml", "--out", tmp_path / "t")
+    plain = cli("sensitivity", "tests/invalid/base_scenario.yaml", "--out", tmp_path / "t")
     assert plain.code == 2 and "has no uncertain number to hold" in plain.err and not (tmp_path / "t").exists()

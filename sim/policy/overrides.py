@@ -84,6 +84,20 @@ def locate(data: Any, dotted_path: str) -> tuple:
     return tuple(out)
 
 
+def exists(data: Any, dotted_path: str) -> bool:
+    """True when every part of the path names a field (or list item) present in ``data``."""
+    loc = locate(data, dotted_path)
+    node = data
+    for key in loc:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return False
+    return True
+
+
 def apply_path(raw: dict, path: str, value: Any, file: str) -> None:
     """Set a scenario field; under ``overrides.`` the rest of the path is a policy path."""
     if path.startswith("overrides."):

@@ -96,10 +96,12 @@ def first_order(X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> tuple[np.ndar
     if n <= 2 * HARMONICS + 2 or np.ptp(y) == 0:
         return nan, nan.copy(), nan.copy()
     s1 = _rbd_fast(X, y)
-    rng = np.random.default_rng(seed)
-    picks = rng.choice(n, size=(RESAMPLES, n // 2), replace=True)
-    boot = np.stack([_rbd_fast(X[pick], y[pick]) for pick in picks])
-    half = Z * np.nanstd(boot, axis=0, ddof=1)
+    half = np.full(d, math.nan)
+    if n // 2 > 2 * HARMONICS + 2:  # the bootstrap's half-size samples need room for the harmonics too
+        rng = np.random.default_rng(seed)
+        picks = rng.choice(n, size=(RESAMPLES, n // 2), replace=True)
+        boot = np.stack([_rbd_fast(X[pick], y[pick]) for pick in picks])
+        half = Z * np.nanstd(boot, axis=0, ddof=1)
     constant = np.ptp(X, axis=0) == 0
     s1[constant], half[constant] = math.nan, math.nan
     return s1, s1 - half, s1 + half
@@ -132,7 +134,7 @@ def residual_variance(X: np.ndarray, y: np.ndarray) -> float:
     """E[Var(y | X)] by the Gamma test: half the mean squared difference of k-th neighbours' ``y``,
     regressed on their mean squared distance over k = 1 … :data:`NEIGHBOURS`, at distance 0."""
     tree = cKDTree(X)
-    distance, index = tree.query(X, k=NEIGHBOURS + 1)
+    distance, index = tree.query(X, k=min(NEIGHBOURS, len(y) - 1) + 1)
     delta = (distance[:, 1:] ** 2).mean(axis=0)
     gamma = ((y[:, None] - y[index[:, 1:]]) ** 2).mean(axis=0) / 2
     if np.ptp(delta) == 0:  # every neighbour at the same distance (ties): no slope to extrapolate

@@ -160,6 +160,10 @@ def sheets(report: Report) -> list[Sheet]:
     funders = Sheet("Funders", report.funders, (Column("funder", "funder", values=FUNDERS), Column("year", "year", "year"),
                                                 measure) + stats)
     result = [risk, pools, programs, funders]
+    if report.fan is not None:
+        result.append(Sheet("Grants through year", report.fan, (
+            Column("pool", "pool"), Column("year", "year", "year"), Column("date", "date", "date"))
+            + tuple(Column("cumulative {p} (万元)", pct(q), "wan", fill=(("p", pct(q)),)) for q in FAN)))
     if report.sensitivity is not None:
         result.append(Sheet("Sensitivity", report.sensitivity, (
             Column("pool", "pool"), Column("year", "year", "year"),
@@ -172,10 +176,6 @@ def sheets(report: Report) -> list[Sheet]:
             Column("explained by assumptions", "explained_share", "share"),
             Column("explained 95% CI low", "explained_low", "share"), Column("explained 95% CI high", "explained_high", "share"),
             Column("runs", "runs", "int"))))
-    if report.fan is not None:
-        result.append(Sheet("Grants through year", report.fan, (
-            Column("pool", "pool"), Column("year", "year", "year"), Column("date", "date", "date"))
-            + tuple(Column("cumulative {p} (万元)", pct(q), "wan", fill=(("p", pct(q)),)) for q in FAN)))
     return result
 
 
@@ -244,9 +244,7 @@ def sheets_columns(report: Report) -> tuple:
 
 
 def _charts(book, report: Report, lang: Lang) -> None:
-    """A sheet of native Excel charts, each drawn from a small table on the same sheet."""
-    if report.sensitivity is not None:
-        _sensitivity_chart(book, report, lang)
+    """A sheet of native Excel charts, each drawn from a small table on the same sheet (and the sensitivity sheet's)."""
     ws = book.add_worksheet(tr(lang, "Charts"))
     name = tr(lang, "Charts")
     single = report.manifest.single_policy
@@ -295,3 +293,5 @@ def _charts(book, report: Report, lang: Lang) -> None:
                          .split("（")[0].strip()})
         chart.set_y_axis({"name": tr(lang, "granted (万元)")})
         ws.insert_chart(max(44, 2 * n + 16), 6, chart)
+    if report.sensitivity is not None:
+        _sensitivity_chart(book, report, lang)

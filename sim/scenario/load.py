@@ -22,10 +22,10 @@ from sim.policy.attributes import VOCABULARY
 from sim.policy.load import load_policy, resolve_policy, validate_policy
 from sim.policy.loader import Lines, dotted, line_of, problems_from, read_yaml
 from sim.policy.models import Policy, implicit_pools
-from sim.policy.overrides import apply_path, set_path
+from sim.policy.overrides import apply_path, exists, set_path
 from sim.scenario.footprint import available_memory, footprint, size
 from sim.scenario.schema import PolicySource, Scenario, ScenarioFile
-from sim.scenario.uncertain import check_factors, extract
+from sim.scenario.uncertain import check_factors, extract, is_distribution, may_vary, refusal
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -154,6 +154,9 @@ def _load_policies(spec: ScenarioFile, sources: dict[str, PolicySource], file: s
         prefix = prefixes.get(name, Path(name).stem)
         try:
             for key, value in by_policy.get(name, {}).items():
+                if is_distribution(value) and not may_vary(f"{prefix}.{key}") and exists(data, key):
+                    loc = ("overrides", f"{prefix}.{key}", "value")
+                    raise ScenarioError.one(file, dotted(loc), refusal(f"{prefix}.{key}"), line_of(lines, loc))
                 set_path(data, key, value, ScenarioError, f"{file}: overrides.{prefix}")
             policy = validate_policy(data, source.path, source.lines)
             datas.append(data)

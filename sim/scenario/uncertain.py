@@ -396,9 +396,9 @@ def _stray(raw: dict, known: set[tuple], file: str, lines: Lines) -> list[Proble
     problems = []
     for key, entry in (raw.get("overrides") or {}).items():
         value = entry.get("value") if isinstance(entry, dict) else None
-        if is_distribution(value) and _override_kind(key) is None:
+        if is_distribution(value) and is_budget(key):  # other fields are checked against the policy (see refusal)
             loc = ("overrides", key, "value")
-            problems.append(Problem(file, dotted(loc), _refusal(key), line_of(lines, loc)))
+            problems.append(Problem(file, dotted(loc), refusal(key), line_of(lines, loc)))
     attribute_dists = {("segments", i, "attributes", a) for i, s in enumerate(raw.get("segments") or [])
                        if isinstance(s, dict) for a in (s.get("attributes") or {})}
     attribute_dists |= {("programs", k, n) for k, b in (raw.get("programs") or {}).items() if isinstance(b, dict)
@@ -413,8 +413,19 @@ def _stray(raw: dict, known: set[tuple], file: str, lines: Lines) -> list[Proble
     return problems
 
 
-def _refusal(key: str) -> str:
-    if ".pools." in f".{key}" and key.endswith(".budget"):
+def is_budget(key: str) -> bool:
+    """An override of a pool's budget (``POLICY.pools.POOL.budget``)."""
+    return ".pools." in f".{key}" and key.endswith(".budget")
+
+
+def may_vary(key: str) -> bool:
+    """Whether an overridden policy field may vary from run to run (its dates, its rules' numbers)."""
+    return _override_kind(key) is not None
+
+
+def refusal(key: str) -> str:
+    """Why an override's field may not be uncertain, and what to do instead."""
+    if is_budget(key):
         return ("a pool's budget is the decision being sized, not an uncertainty: give one amount "
                 "(`sim size` finds the budget for a risk, `sim sweep` compares several)")
     return ("only a policy's effective dates (effective.start, effective.end) and the numbers of a program's rule "
