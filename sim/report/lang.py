@@ -214,7 +214,7 @@ ZH: dict[str, str] = {
         "增减；95%区间包含0表示模拟无法区分其影响），份额为其一阶方差指数（确知该假设可消除的方差比例），“假设可解释部分”为全部假设"
         "合起来可解释的方差比例，其余为企业间的随机差异。图中仅列出某一年需求至少10%可由假设解释的资金池；全部结果见 sensitivity.parquet。",
     "explained by assumptions": "假设可解释部分", "first": "第一", "second": "第二", "third": "第三",
-    "explained": "可解释", " · explained {share}": " · 可解释 {share}",
+    "explained\n(95% CI)": "可解释\n（95%区间）", " · explained {share}": " · 可解释 {share}",
     "rank correlation with demand": "与需求的秩相关", "What drives demand: {pool}": "需求的影响因素：{pool}",
     "Which assumption drives each figure (ρ: rank correlation across runs; %: first-order share)":
         "哪些假设影响各项数字（ρ：各次模拟间的秩相关；%：一阶方差份额）",

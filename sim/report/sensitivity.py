@@ -24,9 +24,11 @@ runs (no extra runs, SALib's split of "what to run" from "what the runs say"):
   grows with the distance between neighbours; the Gamma test (Stefánsson, Končar and
   Jones, 1997; Evans and Jones, 2002) takes the 1st to :data:`NEIGHBOURS`-th nearest
   neighbours and extrapolates that half squared difference to distance 0 by a line.
-  Neighbours are found among the :data:`NEIGHBOUR_PARAMETERS` parameters most correlated
-  with the figure, on their ranks; parameters left out count as chance, so with many
-  small effects the share is a lower bound.
+  Neighbours are found on the ranks of the parameters the runs show an effect of (a rank
+  correlation or first-order interval that excludes 0), at most the
+  :data:`NEIGHBOUR_PARAMETERS` most correlated, else of the most correlated one alone:
+  every dimension without an effect only pushes neighbours apart.  Parameters left out
+  count as chance, so with many small effects the share is a lower bound.
 
 Every estimator is checked on cases with known answers (tests/test_sensitivity.py): a
 linear model whose first-order indices are known, a parameter with no effect, one
@@ -181,13 +183,18 @@ def figure_sensitivity(values: dict[str, np.ndarray], y: np.ndarray, *, seed: in
         rows.append({"parameter": name, "spearman": rho, "spearman_low": rlo, "spearman_high": rhi,
                      "variance_share": float(s1[i]), "variance_share_low": float(slo[i]), "variance_share_high": float(shi[i])})
     order = sorted(rows, key=lambda r: (-_finite(r["variance_share"]), -abs(_finite(r["spearman"])), r["parameter"]))
-    top = sorted(rows, key=lambda r: -abs(_finite(r["spearman"])))[:NEIGHBOUR_PARAMETERS]
-    top = [r for r in top if not math.isnan(r["spearman"])]
+    by_rho = [r for r in sorted(rows, key=lambda r: -abs(_finite(r["spearman"]))) if not math.isnan(r["spearman"])]
+    top = [r for r in by_rho if _effect(r)][:NEIGHBOUR_PARAMETERS] or by_rho[:1]
     X = np.column_stack([_ranks(values[r["parameter"]]) for r in top]) if top else np.zeros((len(y), 0))
     share, lo, hi = explained(X, y, seed=seed)
     for rank, r in enumerate(order, start=1):
         r.update(rank=rank, explained_share=share, explained_low=lo, explained_high=hi, runs=len(y))
     return order
+
+
+def _effect(row: dict) -> bool:
+    """The runs tell an effect: the rank correlation's or the first-order index's interval excludes 0."""
+    return row["spearman_low"] > 0 or row["spearman_high"] < 0 or _finite(row["variance_share_low"]) > 0
 
 
 def _finite(value: float) -> float:

@@ -159,7 +159,7 @@ def sensitivity_table(report: Report, lang: Lang = "en") -> Table:
     t.add_column(tr(lang, "pool"), max_width=24, overflow="fold")
     _num(t, lang, "year")
     t.add_column(tr(lang, "measure"))
-    _num(t, lang, "explained")
+    _num(t, lang, "explained\n(95% CI)")
     for name in ("first", "second", "third"):
         t.add_column(tr(lang, name), overflow="fold")
     budgeted = report.pool_risk.filter(pl.col("budget_yuan").is_not_null())["pool"].unique().to_list()
@@ -168,7 +168,8 @@ def sensitivity_table(report: Report, lang: Lang = "en") -> Table:
         for i, r in enumerate(part.iter_rows(named=True)):
             drivers = [driver(report, n, rho, sh) for n, rho, sh in zip(r["parameter"], r["spearman"], r["variance_share"])]
             t.add_row(short_pool(pool, _single(report)) if i == 0 else "", str(r["year"]), tr(lang, MEASURE_OF[r["measure"]]),
-                      percent(max(r["explained_share"], 0.0), 0),
+                      f"{percent(max(r['explained_share'], 0.0), 0)} "
+                      f"({interval(r['explained_low'], r['explained_high'], lambda v: percent(max(v, 0.0), 0))})",
                       *(drivers + [""] * (3 - len(drivers))), end_section=i == part.height - 1)
     return t
 
