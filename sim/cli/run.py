@@ -60,12 +60,11 @@ def run(
                           engine=engine, executor=executor, address=address,
                           scheduler_file=str(scheduler_file) if scheduler_file else None,
                           progress=lambda done, total: update("", done, total))
-    files = []
+    files, reported = [], None
     if report:
-        from sim.cli.report import make_report
+        from sim.cli.report import build_and_write
 
-        files = make_report(result.out, risk=0.05, console=console(), tables=False, quiet=True, lang=files_lang,
-                            terminal=terminal)
+        reported, files = build_and_write(result.out, risk=0.05, lang=files_lang)
     if as_json:
         print_json({**summary_json(result), "report": [str(f) for f in files]})
         return
@@ -75,6 +74,11 @@ def run(
             print(f)
         return
     print_summary(result, console(), lang=terminal)
+    if reported is not None and reported.sensitivity is not None:  # which assumption drives each pool
+        from sim.report.terminal import sensitivity_table
+
+        console().print()
+        show(console(), sensitivity_table(reported, terminal))
     if files:
         console().print(tr(terminal, "report: {files}", files=", ".join(str(f) for f in files)))
 

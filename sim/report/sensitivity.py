@@ -173,7 +173,10 @@ def figure_sensitivity(values: dict[str, np.ndarray], y: np.ndarray, *, seed: in
     """Every parameter's rank correlation and first-order index for one figure, and the share explained.
 
     ``values`` maps a parameter's name to its value in each run (aligned with ``y``).
-    Rows are ranked by first-order index, then by |rank correlation|.
+    Rows are ranked: first the parameters whose effect the runs show (an interval of the
+    rank correlation or of the first-order index that excludes 0), then the rest, each
+    group by first-order index, then by |rank correlation|; so a parameter whose index is
+    large only by chance (few runs) does not rank above one with a clear effect.
     """
     rows = []
     names = list(values)
@@ -182,7 +185,8 @@ def figure_sensitivity(values: dict[str, np.ndarray], y: np.ndarray, *, seed: in
         rho, rlo, rhi = spearman(values[name], y)
         rows.append({"parameter": name, "spearman": rho, "spearman_low": rlo, "spearman_high": rhi,
                      "variance_share": float(s1[i]), "variance_share_low": float(slo[i]), "variance_share_high": float(shi[i])})
-    order = sorted(rows, key=lambda r: (-_finite(r["variance_share"]), -abs(_finite(r["spearman"])), r["parameter"]))
+    order = sorted(rows, key=lambda r: (not _effect(r), -_finite(r["variance_share"]), -abs(_finite(r["spearman"])),
+                                        r["parameter"]))
     by_rho = [r for r in sorted(rows, key=lambda r: -abs(_finite(r["spearman"]))) if not math.isnan(r["spearman"])]
     top = [r for r in by_rho if _effect(r)][:NEIGHBOUR_PARAMETERS] or by_rho[:1]
     X = np.column_stack([_ranks(values[r["parameter"]]) for r in top]) if top else np.zeros((len(y), 0))
@@ -194,7 +198,7 @@ def figure_sensitivity(values: dict[str, np.ndarray], y: np.ndarray, *, seed: in
 
 def _effect(row: dict) -> bool:
     """The runs tell an effect: the rank correlation's or the first-order index's interval excludes 0."""
-    return row["spearman_low"] > 0 or row["spearman_high"] < 0 or _finite(row["variance_share_low"]) > 0
+    return _finite(row["spearman_low"]) > 0 or -_finite(-row["spearman_high"]) < 0 or _finite(row["variance_share_low"]) > 0
 
 
 def _finite(value: float) -> float:
