@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engine.decisions import Decisions, new_decisions
 from sim.engine.outcomes import (
     CANDIDATE,
     COUNT_LIMIT,
@@ -29,7 +30,6 @@ from sim.engine.outcomes import (
     SKIPPED,
 )
 from sim.engine.population import Applications
-from sim.engine.simpy import Decisions, new_decisions
 from sim.scenario.model import Model
 
 

@@ -18,38 +18,16 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import simpy
 
+from sim.engine.decisions import Decisions, new_decisions
 from sim.engine.ledger import Ledger
 from sim.engine.outcomes import CANDIDATE
 from sim.engine.population import Applications
 from sim.scenario.model import Model
 
 RESET, APPLY, REVIEW = 0, 1, 2
-
-
-@dataclass
-class Decisions:
-    """What happened to each application of a run (rows match the Applications)."""
-
-    asked: np.ndarray  # int64 yuan asked of the pool (entitlement less any earlier top-up)
-    granted: np.ndarray  # int64 yuan granted
-    outcome: np.ndarray  # int8 outcome code (sim.scenario.model.OUTCOMES), SKIPPED if never made
-    day: np.ndarray  # int32 day decided
-    balance: np.ndarray  # int64 pool balance after the decision, -1 for a pool with no limit
-    exhausted_on: dict[tuple[int, int], int]  # (pool, year) -> day the pool ran dry
-
-
-def new_decisions(apps: Applications) -> Decisions:
-    n = len(apps)
-    return Decisions(
-        asked=apps.entitled.copy(), granted=np.zeros(n, dtype=np.int64),
-        outcome=apps.status.astype(np.int8).copy(), day=apps.day.copy(),
-        balance=np.full(n, -1, dtype=np.int64), exhausted_on={},
-    )
 
 
 def events(model: Model, apps: Applications) -> list[tuple]:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engine.decisions import Decisions
 from sim.engine.outcomes import DECIDED, EXPOSURE, FULL, OUTCOMES, PARTIAL, SKIPPED
 from sim.engine.population import Applications
-from sim.engine.simpy import Decisions
 from sim.scenario.model import Model
 
 REFUSED = tuple(o for o in DECIDED if o not in (FULL, PARTIAL))
