@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engine.outcomes import CANDIDATE
 from sim.engine.population import Applications
 
 
@@ -26,8 +27,20 @@ class Decisions:
     balance: np.ndarray  # int64 pool balance after the decision, -1 for a pool with no limit
     exhausted_on: dict[tuple[int, int], int]  # (pool, year) -> day the pool ran dry
 
+    def settled(self) -> "Decisions":
+        """This record, once checked that no application is left a candidate.
+
+        Every candidate must end paid, refused or skipped; one left undecided would be
+        missing from every total, so an engine that leaves one is wrong, and this says so.
+        """
+        left = np.flatnonzero(self.outcome == CANDIDATE)
+        if len(left):
+            raise RuntimeError(f"the engine left {len(left)} application(s) undecided (rows {left[:5].tolist()})")
+        return self
+
 
 def new_decisions(apps: Applications) -> Decisions:
+    """The record before any decision: candidates, and what never reaches a pool, as sampled."""
     n = len(apps)
     return Decisions(
         asked=apps.entitled.copy(), granted=np.zeros(n, dtype=np.int64),

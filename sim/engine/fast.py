@@ -65,7 +65,7 @@ def run(model: Model, apps: Applications) -> Decisions:
     d = new_decisions(apps)
     cand = np.flatnonzero(apps.status == CANDIDATE)
     if len(cand) == 0:
-        return d
+        return d.settled()
     cand = cand[_order(model, tables, apps, cand)]
     history = None
     if tables.history:
@@ -82,7 +82,7 @@ def run(model: Model, apps: Applications) -> Decisions:
         year = int(apps.year[rows[0]])
         _open(model, spec, year, balance, opened)
         _decide(model, tables, apps, d, spec, year, rows, history and (history[0][a:b],) + history[1:], balance)
-    return d
+    return d.settled()
 
 
 def _order(model: Model, t: _Tables, apps: Applications, cand: np.ndarray) -> np.ndarray:

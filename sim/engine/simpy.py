@@ -23,7 +23,7 @@ import simpy
 
 from sim.engine.decisions import Decisions, new_decisions
 from sim.engine.ledger import Ledger
-from sim.engine.outcomes import CANDIDATE
+from sim.engine.outcomes import CANDIDATE, SKIPPED
 from sim.engine.population import Applications
 from sim.scenario.model import Model
 
@@ -54,7 +54,7 @@ def run(model: Model, apps: Applications) -> Decisions:
     env.process(_walk(env, model, apps, events(model, apps), ledger, decisions, rounds))
     env.run()
     decisions.exhausted_on = dict(ledger.exhausted_on)
-    return decisions
+    return decisions.settled()
 
 
 def _walk(env, model, apps, todo, ledger, decisions, rounds):
@@ -79,7 +79,7 @@ def _apply(model, apps, ledger, decisions, rounds, i: int) -> None:
     firm = int(apps.firm[i])
     want = ledger.ask(program, firm, int(apps.entitled[i]))
     if want is None:
-        decisions.outcome[i] = -1
+        decisions.outcome[i] = SKIPPED
         return
     granted, outcome = ledger.pay(program, firm, year, want, int(apps.day[i]), ranked=False)
     _note(decisions, ledger, i, want, granted, outcome, int(apps.day[i]), program.pool)
@@ -93,7 +93,7 @@ def _review(model, apps, ledger, decisions, rows: list[int], pool: int, year: in
         decided = {row: rest for row, *rest in ledger.pro_rata(items, pool, year, day)}
         for *_, row in items:
             if row not in decided:
-                decisions.outcome[row] = -1
+                decisions.outcome[row] = SKIPPED
                 continue
             want, granted, outcome = decided[row]
             _note(decisions, ledger, row, want, granted, outcome, day, pool)
@@ -104,7 +104,7 @@ def _review(model, apps, ledger, decisions, rows: list[int], pool: int, year: in
         firm = int(apps.firm[i])
         want = ledger.ask(program, firm, int(apps.entitled[i]))
         if want is None:
-            decisions.outcome[i] = -1
+            decisions.outcome[i] = SKIPPED
             continue
         granted, outcome = ledger.pay(program, firm, year, want, day, ranked=True)
         _note(decisions, ledger, i, want, granted, outcome, day, pool)
