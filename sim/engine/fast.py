@@ -114,13 +114,14 @@ def _order(model: Model, t: _Tables, apps: Applications, cand: np.ndarray) -> np
 
 
 def _open(model: Model, spec, year: int, balance: list, opened: set) -> None:
-    """Give the pool its budget for the year (a life pool only once), as the resets do."""
+    """Open the pool for every budget year up to ``year`` not yet opened, as the resets do."""
+    openings = spec.openings()
     for y in model.years:
         if y > year or (spec.index, y) in opened:
             continue
         opened.add((spec.index, y))
-        if spec.period == "year" or y == model.years[0]:
-            balance[spec.index] = spec.budgets[y]
+        if y in openings:
+            balance[spec.index] = openings[y]
 
 
 def _decide(model, t: _Tables, apps, d: Decisions, spec, year, rows, history, balance) -> None:

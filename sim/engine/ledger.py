@@ -40,10 +40,10 @@ class Ledger:
         self.years_paid: dict[tuple[int, int], int] = defaultdict(int)
 
     def reset(self, pool: int, year: int) -> None:
-        """Open a budget year: an annual pool gets its budget; a life pool only at the start."""
-        spec = self.model.pools[pool]
-        if spec.period == "year" or year == self.model.years[0]:
-            self.balance[pool] = spec.budgets[year]
+        """Start a budget year: the pool opens with that year's balance, or carries what it had."""
+        openings = self.model.pools[pool].openings()
+        if year in openings:
+            self.balance[pool] = openings[year]
 
     def ask(self, program: ProgramSpec, firm: int, entitled: int) -> int | None:
         """What the firm asks this time, or None if it does not apply after all."""

@@ -87,11 +87,12 @@ def _pool_years(model: Model, run: int, program_years: dict[str, np.ndarray], d:
     remaining = np.full(len(granted), -1, dtype=np.int64)
     exhausted = np.full(len(granted), -1, dtype=np.int32)
     for pool in model.pools:
+        openings = pool.openings()
         balance = None
         for yi, year in enumerate(model.years):
             c = pool.index * n_years + yi
-            if pool.period == "year" or yi == 0:
-                balance = pool.budgets[year]
+            if year in openings:
+                balance = openings[year]
             if balance is not None:
                 budget[c] = balance
                 balance -= granted[c]
