@@ -59,3 +59,7 @@ class MoneyError(SimError, ValueError):
 
 class OutputError(SimError):
     """An output directory that is missing, incomplete or would be overwritten."""
+
+
+class EngineError(SimError):
+    """A scenario no engine can run as asked: a rationing rule without a row in the engines' table."""

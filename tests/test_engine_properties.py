@@ -200,12 +200,3 @@ def test_fast_engine_equals_simpy_engine(tmp_path_factory, case):
             for column in a[table]:
                 assert np.array_equal(a[table][column], b[table][column]), (r, table, column)
 
-
-def test_fast_engine_declines_what_it_does_not_support(tmp_path):
-    from sim.engine import fast
-
-    policy = toy.policy({"a": toy.program("60万"), "b": toy.program("60万")}, budget=None,
-                        firm_caps=[{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "100万"}])
-    scen = toy.scenario([toy.segment("s", 1, {}, {"a": 1, "b": 1})])
-    model = build(load_scenario(toy.write(tmp_path, policy, scen)))
-    assert "firm caps" in fast.supports(model)
