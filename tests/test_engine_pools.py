@@ -44,7 +44,7 @@ def test_a_new_pool_shape_changes_one_function(tmp_path, monkeypatch):
     like a life pool under the shipped rule.
     """
     def program():
-        return {"voucher": toy.program("300万"), "award": toy.program("200万")}
+        return {"voucher": toy.program("300万"), "award": toy.program("200万", all_or_nothing=True)}
 
     scen = toy.scenario([toy.segment("s", 3, {}, {"voucher": 0.7, "award": 0.6}, arrivals_per_year=2)], runs=30)
     life = toy.run(tmp_path / "life", toy.policy(program(), budget="1500万", period="life"), scen)
