@@ -57,37 +57,61 @@ class _Tables:
         self.cap = np.array([p.firm_caps[0] if p.firm_caps else -1 for p in progs], dtype=np.int64)
         self.ranked = np.array([self.rules[p.pool].order == "rank" for p in progs], dtype=bool)
         self.history = bool(self.top_up.any() or self.one_time.any() or (self.max_years > 0).any())
+        # per pool: whether any of its programs has a count limit, pays all or nothing
+        self.limited = [bool((self.limit[list(pool.programs)] >= 0).any()) for pool in model.pools]
+        self.whole = [bool(self.all_or_nothing[list(pool.programs)].any()) for pool in model.pools]
+        self.caps = [sorted({c for p in pool.programs for c in progs[p].firm_caps}) for pool in model.pools]
+        remember = self.top_up | self.one_time | (self.max_years > 0)
+        self.remembers = [bool(remember[list(pool.programs)].any()) for pool in model.pools]
+        self.reason = supports(model)
 
 
 def run(model: Model, apps: Applications) -> Decisions:
     """Decide every application of one run; same result as :func:`sim.engine.simpy.run`."""
-    reason = supports(model)
-    if reason:
-        raise ValueError(reason)
     tables = model.cache.get("fast") or model.cache.setdefault("fast", _Tables(model))
+    if tables.reason:
+        raise ValueError(tables.reason)
     d = new_decisions(apps)
     cand = np.flatnonzero(apps.status == CANDIDATE)
     if len(cand) == 0:
         return d.settled()
     cand = cand[_order(model, tables, apps, cand)]
-    history = None
-    if tables.history:
-        pair = np.unique(apps.firm[cand] * len(model.programs) + apps.program[cand], return_inverse=True)[1]
-        history = (pair, np.zeros(pair.max() + 1, dtype=np.int64), np.zeros(pair.max() + 1, dtype=np.int64))
-    firms = int(apps.firm.max()) + 1
-    life_caps = {c.index: np.zeros(firms, dtype=np.int64) for c in model.firm_caps if c.period != "year"}
-    group = apps.year[cand].astype(np.int64) * len(model.pools) + tables.pool[apps.program[cand]]
+    run = _Run(model, tables, apps, cand)
+    group = run.year.astype(np.int64) * len(model.pools) + tables.pool[run.program]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     ends = np.r_[starts[1:], len(cand)]
-    balance: list[int | None] = [None] * len(model.pools)
-    opened: set[tuple[int, int]] = set()
     for a, b in zip(starts.tolist(), ends.tolist()):
-        rows = cand[a:b]
-        spec = model.pools[int(tables.pool[apps.program[rows[0]]])]
-        year = int(apps.year[rows[0]])
-        _open(model, spec, year, balance, opened)
-        _decide(model, tables, apps, d, spec, year, rows, history and (history[0][a:b],) + history[1:], balance, life_caps)
+        spec = model.pools[int(tables.pool[run.program[a]])]
+        year = int(run.year[a])
+        _open(model, spec, year, run.balance, run.opened)
+        _decide(model, tables, run, spec, year, a, b)
+    d.asked[cand], d.granted[cand], d.outcome[cand] = run.asked, run.granted, run.outcome
+    d.day[cand], d.balance[cand] = run.day, run.after
+    d.exhausted_on = run.exhausted_on
     return d.settled()
+
+
+class _Run:
+    """One run's candidates in the order they are decided, and what carries from one pool-year to the next."""
+
+    def __init__(self, model: Model, t: _Tables, apps: Applications, cand: np.ndarray):
+        self.program = apps.program[cand]
+        self.firm = apps.firm[cand]
+        self.year = apps.year[cand]
+        self.asked = apps.entitled[cand]  # becomes what each asks (an earlier top-up deducted)
+        self.granted = np.zeros(len(cand), dtype=np.int64)
+        self.outcome = np.full(len(cand), CANDIDATE, dtype=np.int8)
+        self.day = apps.day[cand]  # becomes the day each is decided
+        self.after = np.full(len(cand), -1, dtype=np.int64)  # the pool's balance after each
+        self.exhausted_on: dict[tuple[int, int], int] = {}
+        self.balance: list[int | None] = [None] * len(model.pools)
+        self.opened: set[tuple[int, int]] = set()
+        if t.history:  # what each firm was paid by each program, and in how many years
+            self.pair = np.unique(self.firm * len(model.programs) + self.program, return_inverse=True)[1]
+            self.paid = np.zeros(self.pair.max() + 1, dtype=np.int64)
+            self.years_paid = np.zeros(self.pair.max() + 1, dtype=np.int64)
+        firms = int(apps.firm.max()) + 1
+        self.life_caps = {c.index: np.zeros(firms, dtype=np.int64) for c in model.firm_caps if c.period != "year"}
 
 
 def _order(model: Model, t: _Tables, apps: Applications, cand: np.ndarray) -> np.ndarray:
@@ -129,56 +153,57 @@ def _open(model: Model, spec, year: int, balance: list, opened: set) -> None:
             balance[spec.index] = openings[y]
 
 
-def _decide(model, t: _Tables, apps, d: Decisions, spec, year, rows, history, balance, life_caps) -> None:
-    """One pool-year: the firms' history first, then the pool's rule over what is left."""
-    prog = apps.program[rows]
-    want = apps.entitled[rows]
-    if history is not None:
-        pairs, paid, years_paid = history
-        before = paid[pairs]
+def _decide(model: Model, t: _Tables, run: _Run, spec, year: int, a: int, b: int) -> None:
+    """One pool-year, the run's rows a…b: the firms' history first, then the pool's rule over what is left."""
+    rows = slice(a, b)
+    prog, want = run.program[rows], run.asked[rows]
+    remembers = t.remembers[spec.index]
+    if remembers:
+        pairs = run.pair[rows]
+        before = run.paid[pairs]
         want = np.where(t.top_up[prog], want - before, want)
         skip = np.where(t.top_up[prog], want <= 0,
-                        (t.one_time[prog] & (before > 0)) | ((t.max_years[prog] > 0) & (years_paid[pairs] >= t.max_years[prog])))
-        d.outcome[rows[skip]] = SKIPPED
-        keep = ~skip
-        rows, pairs, prog, want = rows[keep], pairs[keep], prog[keep], want[keep]
-    if len(rows) == 0:
-        return
+                        (t.one_time[prog] & (before > 0)) | ((t.max_years[prog] > 0) & (run.years_paid[pairs] >= t.max_years[prog])))
+        if skip.any():
+            run.outcome[rows][skip] = SKIPPED
+            keep = np.flatnonzero(~skip)
+            rows, pairs, prog, want = keep + a, pairs[keep], prog[keep], want[keep]
+            if len(keep) == 0:
+                return
     rule = t.rules[spec.index]
-    day = np.full(len(rows), spec.review[year], dtype=np.int32) if rule.round else apps.day[rows]
-    caps = _caps(model, t, apps, rows, prog, life_caps)
-    out = rule.vectorised(PoolYear(want=want, program=prog, limit=t.limit[prog], all_or_nothing=t.all_or_nothing[prog],
-                                   day=day, caps=tuple(cap for _, cap in caps), balance=balance[spec.index]))
+    day = np.full(len(want), spec.review[year], dtype=np.int32) if rule.round else run.day[rows]
+    caps = _caps(model, t, run, t.caps[spec.index], rows, prog)
+    out = rule.vectorised(PoolYear(
+        want=want, program=prog, day=day, balance=run.balance[spec.index],
+        limit=t.limit[prog] if t.limited[spec.index] else None,
+        all_or_nothing=t.all_or_nothing[prog] if t.whole[spec.index] else None,
+        caps=tuple(cap for _, cap in caps)))
     if out.dry_day is not None:
-        d.exhausted_on.setdefault((spec.index, year), out.dry_day)
-    if balance[spec.index] is not None:
-        balance[spec.index] -= int(out.granted.sum())
-    d.asked[rows] = want
-    d.granted[rows] = out.granted
-    d.outcome[rows] = out.outcome
-    d.day[rows] = day
-    d.balance[rows] = out.after
-    if history is not None:  # a firm claims a program once a year: each pair appears once here
-        paid[pairs] += out.granted
-        years_paid[pairs] += out.granted > 0
+        run.exhausted_on.setdefault((spec.index, year), out.dry_day)
+    if run.balance[spec.index] is not None:
+        run.balance[spec.index] -= int(out.granted.sum())
+    run.asked[rows], run.granted[rows], run.outcome[rows], run.day[rows], run.after[rows] = (
+        want, out.granted, out.outcome, day, out.after)
+    if remembers:  # a firm claims a program once a year: each pair appears once here
+        run.paid[pairs] += out.granted
+        run.years_paid[pairs] += out.granted > 0
     for cap_index, cap in caps:
-        if cap_index in life_caps:
-            np.add.at(life_caps[cap_index], cap.firm, out.granted[cap.rows])
+        if cap_index in run.life_caps:
+            np.add.at(run.life_caps[cap_index], cap.firm, out.granted[cap.rows])
 
 
-def _caps(model: Model, t: _Tables, apps: Applications, rows: np.ndarray, prog: np.ndarray, life_caps: dict) -> list[tuple[int, Cap]]:
-    """The shared caps over the pool-year's applications, with what each firm used of them before.
+def _caps(model: Model, t: _Tables, run: _Run, pool_caps: list[int], rows, prog: np.ndarray) -> list[tuple[int, Cap]]:
+    """The pool's shared caps over the pool-year's applications, with what each firm used of them before.
 
     A cap for the year starts from nothing each budget year; one over the policy's life
     starts from what the firm was granted under it in earlier years.
     """
-    if not model.firm_caps:
-        return []
-    which = t.cap[prog]
     out = []
-    for c in np.unique(which[which >= 0]).tolist():
-        at = np.flatnonzero(which == c)
-        firm = apps.firm[rows[at]]
-        used = life_caps[c][firm] if c in life_caps else np.zeros(len(at), dtype=np.int64)
+    for c in pool_caps:
+        at = np.flatnonzero(t.cap[prog] == c)
+        if len(at) == 0:
+            continue
+        firm = run.firm[rows][at]
+        used = run.life_caps[c][firm] if c in run.life_caps else np.zeros(len(at), dtype=np.int64)
         out.append((c, Cap.over(model.firm_caps[c].amount, at, firm, used)))
     return out

@@ -35,7 +35,6 @@ Pro-rata applies caps and counts the same way and then scales every grant down t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -64,7 +63,7 @@ class Cap:
     def over(cls, amount: int, rows: np.ndarray, firm: np.ndarray, used: np.ndarray) -> "Cap":
         sorter = np.argsort(firm, kind="stable")
         by_firm = firm[sorter]
-        starts = np.r_[True, by_firm[1:] != by_firm[:-1]]
+        starts = np.concatenate(([True], by_firm[1:] != by_firm[:-1]))
         first = np.maximum.accumulate(np.where(starts, np.arange(len(rows)), 0))
         return cls(amount, rows, firm, used, sorter, first)
 
@@ -88,19 +87,14 @@ class PoolYear:
 
     want: np.ndarray  # int64 yuan each asks (after one-time, top-up and duration rules), > 0
     program: np.ndarray  # program index of each
-    limit: np.ndarray  # its program's count limit a year, -1 for none
-    all_or_nothing: np.ndarray  # bool: its program pays in full or not at all
     day: np.ndarray  # int32 day each is decided
-    caps: tuple[Cap, ...]  # shared caps over some of them
     balance: int | None  # what the pool holds before the first is decided; None: no limit
+    limit: np.ndarray | None = None  # its program's count limit a year, -1 for none; None: no limits here
+    all_or_nothing: np.ndarray | None = None  # bool: its program pays in full or not at all; None: none here
+    caps: tuple[Cap, ...] = ()  # shared caps over some of them
 
     def __len__(self) -> int:
         return len(self.want)
-
-    @cached_property
-    def unlimited(self) -> bool:
-        """No program here has a count limit."""
-        return bool(self.limit.max() < 0)
 
 
 @dataclass
@@ -165,7 +159,12 @@ def _in_order(py: PoolYear, lost_count: int, lost_pool: int) -> Decided:
         if closed:
             asked, full = _admit(py, granted, s, consume=False)
             reaches = (asked > 0) & ~full  # gets past the cap and the count to the pool
-            fits = reaches & ((asked <= balance) | ~py.all_or_nothing[s:]) if balance > 0 else np.zeros(n - s, dtype=bool)
+            if balance == 0:
+                fits = np.zeros(n - s, dtype=bool)
+            elif py.all_or_nothing is None:
+                fits = reaches
+            else:
+                fits = reaches & ((asked <= balance) | ~py.all_or_nothing[s:])
             j = s + _first(fits, n - s)
             outcome[s:j] = np.where(reaches, lost_pool, np.where(asked == 0, FIRM_CAP, lost_count))[:j - s]
             if dry is None and reaches[:j - s].any():
@@ -185,7 +184,7 @@ def _in_order(py: PoolYear, lost_count: int, lost_pool: int) -> Decided:
         ask = int(take[k - s])
         if ask <= left:  # reaches the balance exactly
             granted[k], outcome[k], balance = ask, FULL if ask == py.want[k] else PARTIAL, 0
-        elif py.all_or_nothing[k]:
+        elif py.all_or_nothing is not None and py.all_or_nothing[k]:
             outcome[k], balance = lost_pool, left
         else:
             granted[k], outcome[k], balance = left, PARTIAL, 0
@@ -219,7 +218,7 @@ def _admit(py: PoolYear, granted: np.ndarray, s: int, consume: bool) -> tuple[np
     """
     want = py.want[s:]
     full = np.zeros(len(want), dtype=bool)
-    if not py.caps and py.unlimited:
+    if not py.caps and py.limit is None:
         return want, full
     while True:
         asked = want
@@ -244,9 +243,9 @@ def _count_full(py: PoolYear, granted: np.ndarray, s: int, live: np.ndarray, con
     Places are taken by the grants before ``s`` and, with ``consume``, by the earlier
     applications from ``s`` that get past their caps (``live``).
     """
+    if py.limit is None:
+        return np.zeros(len(live), dtype=bool)
     limit = py.limit[s:]
-    if py.unlimited:
-        return np.zeros(len(limit), dtype=bool)
     limited = (limit >= 0) & live
     program = py.program[s:]
     before = np.bincount(py.program[:s][granted[:s] > 0], minlength=int(py.program.max()) + 1)
@@ -262,7 +261,7 @@ def _cumcount(keys: np.ndarray) -> np.ndarray:
     """0, 1, 2, … within each key, in the given order."""
     sorter = np.argsort(keys, kind="stable")
     sorted_keys = keys[sorter]
-    starts = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+    starts = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
     first = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
     out = np.empty(len(keys), dtype=np.int64)
     out[sorter] = np.arange(len(keys)) - first
