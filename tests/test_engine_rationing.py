@@ -55,13 +55,13 @@ def _model(tmp_path, rationing_rule="first_come"):
 
 
 def test_an_unknown_rule_is_an_error_in_both_engines(tmp_path):
-    """A name the literal might gain before the table does: neither engine guesses what it means."""
+    """A name the literal gained before the table did: neither engine guesses what it means."""
     model = _model(tmp_path)
-    model.pools[0] = dataclasses.replace(model.pools[0], rationing="lottery")
+    model.pools[0] = dataclasses.replace(model.pools[0], rationing="no_such_rule")
     apps = sample(model, 0)
     for attempt in (lambda: simpy.run(model, apps), lambda: fast.run(model, apps),
                     lambda: fast.supports(model), lambda: choose_engine(model, "auto")):
-        with pytest.raises(EngineError, match="toy.pool: rationing 'lottery' has no rule") as caught:
+        with pytest.raises(EngineError, match="toy.pool: rationing 'no_such_rule' has no rule") as caught:
             attempt()
         assert isinstance(caught.value, SimError)
 
