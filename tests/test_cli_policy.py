@@ -51,12 +51,13 @@ def test_quote_json(cli):
                  "--firm", "domestic_compute_share=1", "--json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    assert set(data) >= {"eligible", "excluded", "needs"}
-    entry = next(e for e in data["eligible"] if e["program"] == "compute_voucher")
+    assert set(data) >= {"entitled", "possible", "excluded", "needs", "total_yuan"}
+    entry = next(e for e in data["possible"] if e["program"] == "compute_voucher")  # needs 经评审 and two flags
     assert entry["entitled_yuan"] == 6_000_000 and entry["clause"] == "（六）"
-    assert isinstance(entry["assumed"], list) and entry["title"]
-    assert all(isinstance(e["entitled_yuan"], int) for e in data["eligible"])
+    assert isinstance(entry["needs"], list) and entry["title"]
+    assert all(isinstance(e["entitled_yuan"], int) for e in data["possible"])
     assert all(n["missing"] for n in data["needs"])
+    assert data["total_yuan"] == 0
 
 
 @pytest.mark.parametrize("args,words", [
@@ -85,3 +86,30 @@ def test_console_script_exit_code():
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "invalid YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_policies_shows_one_program_in_its_clause(cli):
+    result = cli("policies", "binjiang", "compute_voucher")
+    assert result.code == 0, result.err
+    assert "policies/sources/004_ef3e153d4278fd14.txt" in result.out
+    assert "（六）降低算力使用成本。每年安排最高1亿元" in result.out.replace("\n", "")  # the paragraph, not only the quote
+    data = json.loads(cli("policies", "binjiang", "compute_voucher", "--json").out)
+    assert data["source_text"]["before"].startswith("（六）降低算力使用成本。")
+    assert data["source_text"]["quote"].endswith("给予单家企业最高2000万元补助")
+    assert data["source_text"]["after"] == "。（责任单位：区经信局）"
+    assert data["eligibility"] == ["compute_partner_list = True", "rental_contract_filed = True"]
+
+
+def test_policies_names_an_unknown_program(cli):
+    result = cli("policies", "binjiang", "nope")
+    assert result.code == 2
+    assert "has no program 'nope'; its programs are key_tech_rd" in result.err
+
+
+def test_policies_marks_a_reading_that_is_off(cli):
+    rows = json.loads(cli("policies", "yinchuan", "--json").out)
+    other = next(r for r in rows if r["program"] == "equipment_local_maker_award")
+    assert (other["enabled"], other["instead_of"]) == (False, "equipment_purchase_award")
+    assert next(r for r in rows if r["program"] == "equipment_purchase_award")["enabled"] is True
+    result = cli("policies", "yinchuan", "equipment_local_maker_award")
+    assert "off unless a scenario switches it on" in result.out.replace("\n", "")

@@ -14,7 +14,7 @@ from sim.engine import fast, rationing, simpy, vectorised
 from sim.engine.choice import choose_engine
 from sim.engine.ledger import Ledger
 from sim.engine.population import sample
-from sim.errors import EngineError, OutputError, SimError
+from sim.errors import EngineError, OptionError, SimError
 from sim.policy.models import Rationing
 from sim.scenario.load import load_scenario
 from sim.scenario.model import build
@@ -73,7 +73,7 @@ def test_a_rule_without_a_vectorised_decision_runs_on_the_simpy_engine(tmp_path,
     model = _model(tmp_path / "again", "pro_rata")
     engine, why = choose_engine(model, "auto")
     assert engine == "simpy" and "toy.pool: pro_rata rationing has no vectorised decision" in why
-    with pytest.raises(OutputError, match="--engine fast cannot run"):
+    with pytest.raises(OptionError, match="--engine fast: cannot run this scenario"):
         choose_engine(model, "fast")
     # six firms ask 100万 each of 300万 a year: each is paid half
     assert simpy.run(model, sample(model, 0)).granted.tolist() == [500_000] * 12

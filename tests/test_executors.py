@@ -50,7 +50,7 @@ def test_dask_local_cluster_gives_the_same_tables(reference, tmp_path):
     out = tmp_path / "dask"
     result = simulate(load_scenario(ROOT / "scenarios/binjiang.yaml"), runs=60, batch_size=5, workers=2,
                       out=out, executor="dask")
-    assert result.manifest["executor"] == "dask" and result.manifest["complete"]
+    assert result.manifest.executor == "dask" and result.manifest.complete
     same(reference, out)
 
 
@@ -69,7 +69,7 @@ def test_existing_cluster_survives_a_killed_worker(reference, cluster, tmp_path)
     out = tmp_path / "killed"
     result = simulate(load_scenario(ROOT / "scenarios/binjiang.yaml"), runs=60, batch_size=5, workers=2, out=out,
                       executor="dask", address=cluster.scheduler_address, progress=kill_one)
-    assert killed and result.manifest["complete"]
+    assert killed and result.manifest.complete
     same(reference, out)
 
 

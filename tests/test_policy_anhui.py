@@ -1,8 +1,9 @@
-"""Anhui (003_e0d33677190591d6.txt): entitlements computed by hand from the text.
+"""Anhui (policies/sources/003_e0d33677190591d6.txt): entitlements computed by hand from the text.
 
 Each expected amount is worked out from the clause it cites, in integer yuan, and
-compared with what the library computes from policies/anhui.yaml.  皖北 projects get
-+20% (× 6/5, rounded down), caps included.
+compared with what the library computes from policies/anhui.yaml.  The 皖北 uplift is a
+permission (可上浮20%), off as the file ships; switched on, 皖北 projects get +20% (× 6/5,
+rounded down), caps included, and the programs that fund no project get nothing more.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sim.policy.load import load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = load_policy(ROOT / "policies" / "anhui.yaml")
+UPLIFTED = load_policy(ROOT / "policies" / "anhui.yaml", {"uplifts.0.enabled": True})  # a scenario's switch
 
 # A firm outside 皖北 that qualifies for nothing; each case changes what it needs.
 BASE = {
@@ -35,9 +37,9 @@ BASE = {
 WB = {"wanbei": True}
 
 
-def amount(pid: str, firm: dict) -> int:
+def amount(pid: str, firm: dict, policy=UPLIFTED) -> int:
     attrs = {name: np.array([value]) for name, value in {**BASE, **firm}.items()}
-    return int(entitlement(POLICY, POLICY.programs[pid], attrs, 1)[0])
+    return int(entitlement(policy, pid, attrs, 1)[0])
 
 
 CASES = [
@@ -45,8 +47,8 @@ CASES = [
     ("compute_use_subsidy", {"compute_rental": 10000000}, 2000000),
     # 2﹒ self-built, self-used compute is excluded (自建自用除外) → 0
     ("compute_use_subsidy", {"compute_rental": 10000000, "self_built_compute": True}, 0),
-    # 2﹒ 皖北: 2,000,000 × 1.2 = 2,400,000
-    ("compute_use_subsidy", {**WB, "compute_rental": 10000000}, 2400000),
+    # 2﹒ 皖北: a compute user, not a 项目: not raised → 2,000,000
+    ("compute_use_subsidy", {**WB, "compute_rental": 10000000}, 2000000),
     # 5﹒ R&D 1亿: 100,000,000 × 20% = 20,000,000 (cap 5000万 not binding)
     ("key_tech_rd", {"rd_spend": 100000000}, 20000000),
     # 5﹒ R&D 2.5亿: 250,000,000 × 20% = 50,000,000 = the cap exactly
@@ -85,8 +87,8 @@ CASES = [
     ("standard_international", {"standards": 2}, 2000000),
     # 14﹒ three national/industry standards led: 3 × 500,000 = 1,500,000
     ("standard_national", {"standards": 3}, 1500000),
-    # 14﹒ 皖北, one international standard: 1,000,000 × 1.2 = 1,200,000
-    ("standard_international", {**WB, "standards": 1}, 1200000),
+    # 14﹒ 皖北, one international standard: paid per standard, not a 项目: not raised → 1,000,000
+    ("standard_international", {**WB, "standards": 1}, 1000000),
     # 10﹒ contest winner: 最高3000万 = 30,000,000 (ceiling shown)
     ("contest_award", {}, 30000000),
     # 10﹒ 皖北 winner: 30,000,000 × 1.2 = 36,000,000 (no cap to bind)
@@ -99,6 +101,20 @@ CASES = [
 @pytest.mark.parametrize("pid, firm, expected", CASES)
 def test_entitlement_by_hand(pid: str, firm: dict, expected: int) -> None:
     assert amount(pid, firm) == expected
+
+
+@pytest.mark.parametrize("pid, firm, raised", [
+    ("key_tech_rd", {**WB, "rd_spend": 300000000}, 60000000),
+    ("scene_benchmark", {**WB, "project_investment": 4000000}, 960000),
+    ("compute_centre_match", {**WB, "compute_pflops": 500.0, "city_subsidy": 10000000}, 3999999),
+    ("key_project_match", {**WB, "new_arrival": True, "city_subsidy": 50000000}, 12000000),
+    ("contest_award", {**WB}, 36000000),
+])
+def test_the_wanbei_uplift_is_off_unless_switched_on(pid: str, firm: dict, raised: int) -> None:
+    """可上浮: as the file ships a 皖北 project gets what any project gets (raised ÷ 1.2)."""
+    plain = amount(pid, {**firm, "wanbei": False}, POLICY)
+    assert amount(pid, firm, POLICY) == plain
+    assert amount(pid, firm) == raised > plain
 
 
 def test_policy_validates_with_expected_programs() -> None:
@@ -119,7 +135,7 @@ def test_policy_validates_with_expected_programs() -> None:
         "standard_national",  # 14﹒
     }
     for pid, prog in POLICY.programs.items():
-        assert prog.source == "003_e0d33677190591d6.txt"
+        assert prog.source == "sources/003_e0d33677190591d6.txt"
         assert "﹒" in prog.clause, pid
         if prog.selection == "case_by_case":
             assert prog.benefit.kind == "none", pid
@@ -135,9 +151,13 @@ def test_window_funding_uplift_caps_match_the_text() -> None:
     assert POLICY.funding.shares == {"province": Fraction(1)}
     assert POLICY.funding_of("data_supplier_city").shares == {"city": Fraction(1)}
     assert POLICY.funding_of("key_project_match").shares == {"province": Fraction(1)}
-    # 对皖北地区符合条件的项目,奖补资金可上浮20%
+    # 对皖北地区符合条件的项目,奖补资金可上浮20%: a permission (可), on projects (项目)
     (up,) = POLICY.uplifts
     assert (up.when.attr, up.when.eq, up.rate, up.raises_cap) == ("wanbei", True, Fraction(1, 5), True)
+    assert not up.enabled and POLICY.uplifts_for("key_tech_rd") == ()
+    assert set(up.programs) == {"compute_centre_match", "key_tech_rd", "scene_benchmark", "key_project_match", "contest_award"}
+    assert UPLIFTED.uplift_attributes("key_tech_rd") == {"wanbei"}
+    assert UPLIFTED.uplift_attributes("compute_use_subsidy") == set()
     # no pool is sized and no firm-wide cap is stated
     assert all(pool.implicit for pool in POLICY.pools.values())
     assert POLICY.firm_caps == () and POLICY.stacking == ()
@@ -153,3 +173,15 @@ def test_window_funding_uplift_caps_match_the_text() -> None:
     assert POLICY.programs["key_project_match"].benefit.rate == Fraction(3, 10)
     assert POLICY.programs["standard_international"].benefit.price == 1000000
     assert POLICY.programs["standard_national"].benefit.price == 500000
+
+
+def test_the_shipped_scenario_switches_the_uplift_off_and_may_switch_it_on() -> None:
+    from sim.scenario.load import load_scenario
+
+    base = load_scenario(ROOT / "scenarios" / "anhui.yaml")
+    assert base.policies["anhui"].uplifts_for("key_tech_rd") == ()
+    upper = base.with_overrides({"overrides.anhui.uplifts.0.enabled": True})
+    assert [u.rate for u in upper.policies["anhui"].uplifts_for("key_tech_rd")] == [Fraction(1, 5)]
+    assert upper.policies["anhui"].uplifts_for("compute_use_subsidy") == ()
+    # 14﹒: a lead's one international standard is claimed once, not every year
+    assert base.policies["anhui"].programs["standard_international"].one_time

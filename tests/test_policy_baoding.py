@@ -1,4 +1,4 @@
-"""Baoding (002_7a22db738e6b7f78.txt): entitlements computed by hand from the text.
+"""Baoding (policies/sources/002_7a22db738e6b7f78.txt): entitlements computed by hand from the text.
 
 Each expected amount is worked out from the clause it cites, in integer yuan, and
 compared with what the library computes from policies/baoding.yaml.
@@ -41,7 +41,7 @@ def attrs_of(firm: dict) -> dict[str, np.ndarray]:
 
 
 def amount(pid: str, firm: dict) -> int:
-    return int(entitlement(POLICY, POLICY.programs[pid], attrs_of(firm), 1)[0])
+    return int(entitlement(POLICY, pid, attrs_of(firm), 1)[0])
 
 
 CASES = [
@@ -121,10 +121,11 @@ def test_policy_validates_with_expected_programs() -> None:
         "quality_product",  # 9.
         "retrofit_benchmark",  # 10.
         "scene_lab",  # 10.
+        "landmark_rent_relief",  # 11.
         "event_hosting",  # 15.
     }
     for pid, prog in POLICY.programs.items():
-        assert prog.source == "002_7a22db738e6b7f78.txt"
+        assert prog.source == "sources/002_7a22db738e6b7f78.txt"
         if prog.selection == "case_by_case":
             assert prog.benefit.kind == "none", pid
     assert {p for p, prog in POLICY.programs.items() if prog.selection == "case_by_case"} == {
@@ -159,3 +160,12 @@ def test_pool_window_funding_caps_match_the_text() -> None:
     # 从优、就高、不重复 with other Baoding policies
     assert [(s.rule, s.scope) for s in POLICY.stacking] == [("highest_only", "within"), ("highest_only", "other_policies")]
     assert POLICY.uplifts == ()
+
+
+def test_county_rent_relief_is_listed_with_no_amount_and_no_city_cost() -> None:
+    """11. 鼓励各县(市、区)、开发区…制定房租减免等相关支持政策: a paying clause, not the city's money."""
+    prog = POLICY.programs["landmark_rent_relief"]
+    assert prog.clause == "11." and prog.benefit.kind == "none"
+    funding = POLICY.funding_of("landmark_rent_relief")
+    assert all("city" not in (shares or {}) for shares in funding.cases.values())
+    assert set(funding.cases) == {"city_district", "direct_county", "county"}

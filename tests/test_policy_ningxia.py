@@ -131,7 +131,7 @@ def test_policy_validates_and_lists_every_program() -> None:
         "training_base",  # （十六）
     ]
     for prog in POLICY.programs.values():
-        assert prog.source == "000_dd05561ad28f206f.txt"
+        assert prog.source == "sources/000_dd05561ad28f206f.txt"
 
 
 def test_pools_window_and_funding_match_the_text() -> None:

@@ -1,14 +1,13 @@
 """Every number in policies/ is checked against the source text it quotes.
 
 Each program, pool, window, stacking rule, firm cap and uplift carries ``quote``: words
-from the seed document.  These tests check that the quote is really in the document, and
+from the source document in ``policies/sources/``.  These tests check that the quote is really in the document, and
 that every number the entry encodes (amounts, rates, thresholds, tiers, caps, counts,
 dates) is written in its quote.  A number typed wrongly, or one invented, fails here.
 """
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,20 +16,10 @@ import pytest
 from sim.policy.attributes import VOCABULARY
 from sim.policy.load import load_policy
 from sim.policy.models import Policy
+from sim.policy.sources import normalise, read_source, source_path
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
 POLICIES = sorted((ROOT / "policies").glob("*.yaml"))
-PINYIN = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)")
-
-
-def normalise(text: str) -> str:
-    """Drop whitespace and the stray pinyin of file 001; unify 萬/億 and quote marks."""
-    text = PINYIN.sub("", text)
-    text = re.sub(r"\s+", "", text)
-    for a, b in [("萬", "万"), ("億", "亿"), ("“", '"'), ("”", '"'), ("，", ","), ("(", "（"), (")", "）")]:
-        text = text.replace(a, b)
-    return text
 
 
 def money_forms(yuan: int) -> list[str]:
@@ -88,6 +77,8 @@ def program_numbers(program) -> list[tuple[str, list[str]]]:
         out.append(("benefit.rate", rate_forms(b.rate)))
     if b.split is not None:
         out.append(("benefit.split.rate", rate_forms(b.split.rate)))
+    if b.bound is not None:
+        out.append(("benefit.bound.rate", rate_forms(b.bound.rate)))
     if b.price is not None:
         price = b.price
         forms = rate_forms(price) + (money_forms(int(price)) if price.denominator == 1 else [])
@@ -147,7 +138,7 @@ CASES = [
 @pytest.mark.parametrize("path", CASES)
 def test_quotes_are_in_the_source_and_hold_every_number(path: Path) -> None:
     policy = load_policy(path)
-    source = normalise((SEEDS / policy.source).read_text(encoding="utf-8"))
+    source = read_source(path, policy.source).normal
     missing = []
     for where, quote, numbers in quoted_entries(policy):
         text = normalise(quote)
@@ -161,11 +152,14 @@ def test_quotes_are_in_the_source_and_hold_every_number(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", CASES)
-def test_programs_cite_a_seed_file_and_a_clause_printed_in_it(path: Path) -> None:
+def test_programs_cite_a_source_in_the_repository_and_a_clause_printed_in_it(path: Path) -> None:
+    """The texts belong to the project: a clone with nothing beside it can check every quote."""
     policy = load_policy(path)
-    assert (SEEDS / policy.source).exists()
+    for cited in [policy.source] + [prog.source for prog in policy.programs.values()]:
+        file = source_path(path, cited).resolve()
+        assert file.is_file() and file.parent == ROOT / "policies" / "sources", cited
     for pid, prog in policy.programs.items():
-        source = normalise((SEEDS / prog.source).read_text(encoding="utf-8"))
+        source = read_source(path, prog.source).normal
         label = normalise(prog.clause.split("、")[-1])
         assert label in source, f"{pid}: clause {prog.clause} is not printed in {prog.source}"
 

@@ -111,19 +111,11 @@ CASES = [
                  1_500_000, id="purchases-3yi"),  # 300000000 × 0.5% = 1500000
     pytest.param("equipment_purchase_award", dict(equipment_purchases=50 * YI),
                  10_000_000, id="purchases-capped"),  # 25000000 > 1000萬 → 10000000
-    # 第七條 seats 50/100/500 (均含) → 20%/30%/40% of trainee wages
-    pytest.param("trainee_support", dict(sector="data", seats=49, trainee_wages=100 * WAN),
-                 0, id="seats-49"),  # below 50 seats: no tier
-    pytest.param("trainee_support", dict(sector="data", seats=50, trainee_wages=100 * WAN),
-                 200_000, id="seats-50"),  # 1000000 × 20% = 200000
-    pytest.param("trainee_support", dict(sector="data", seats=99, trainee_wages=100 * WAN),
-                 200_000, id="seats-99"),  # still 20%: 200000
-    pytest.param("trainee_support", dict(sector="data", seats=100, trainee_wages=100 * WAN),
-                 300_000, id="seats-100"),  # 1000000 × 30% = 300000
-    pytest.param("trainee_support", dict(sector="data", seats=499, trainee_wages=100 * WAN),
-                 300_000, id="seats-499"),  # still 30%: 300000
-    pytest.param("trainee_support", dict(sector="data", seats=500, trainee_wages=100 * WAN),
-                 400_000, id="seats-500"),  # 1000000 × 40% = 400000
+    # 第七條 20%/30%/40% 見習崗位支持 names no base: no amount, whatever the seats
+    pytest.param("trainee_support", dict(sector="data", seats=500), 0, id="seats-no-base"),
+    # 第六條(b), the other reading: purchases from Yinchuan makers, same rule
+    pytest.param("equipment_local_maker_award", dict(local_equipment_purchases=3 * YI),
+                 1_500_000, id="local-maker-purchases-3yi"),  # 300000000 × 0.5% = 1500000
     # 第八條 data supplier: 10% of the year's trade, 最高不超過30萬
     pytest.param("data_supplier_award", dict(data_trade=100 * WAN),
                  100_000, id="data-trade-10pct"),  # 1000000 × 10% = 100000
@@ -199,7 +191,8 @@ def test_policy_validates_and_lists_every_program() -> None:
         "headquarters_award",  # 第四條
         "electricity_subsidy",  # 第五條
         "equipment_sales_award",  # 第六條
-        "equipment_purchase_award",  # 第六條
+        "equipment_purchase_award",  # 第六條 (the buyer is in Yinchuan)
+        "equipment_local_maker_award",  # 第六條, the other reading (the maker is), off
         "trainee_support",  # 第七條
         "data_platform_operation",  # 第八條
         "data_supplier_award",  # 第八條
@@ -216,7 +209,7 @@ def test_policy_validates_and_lists_every_program() -> None:
         "talent_compute",  # 第十四條
     ]
     for prog in POLICY.programs.values():
-        assert prog.source == "001_5932aea5e37f39d4.txt"
+        assert prog.source == "sources/001_5932aea5e37f39d4.txt"
     case_by_case = {pid for pid, p in POLICY.programs.items() if p.selection == "case_by_case"}
     assert case_by_case == {"industrial_project_major", "large_model_major"}
 
@@ -227,7 +220,7 @@ def test_pools_window_funding_and_stacking_match_the_text() -> None:
     assert pool.period == "year"
     assert pool.rationing == "first_come" and pool.rationing_basis == "default"
     shared = {pid for pid in POLICY.programs if POLICY.pool_of(pid) == "manufacturing_rewards"}
-    assert shared == {"equipment_sales_award", "equipment_purchase_award"}
+    assert shared == {"equipment_sales_award", "equipment_purchase_award", "equipment_local_maker_award"}
     explicit = {pid for pid, p in POLICY.pools.items() if not p.implicit}
     assert explicit == {"manufacturing_rewards"}
     # 本措施自2024年**月**日起施行,有效期至****年**月**日: dates blank
@@ -249,3 +242,20 @@ def test_caps_counts_and_one_time_awards() -> None:
                 "application_scene", "chip_adaptation", "talent_compute"):
         assert p[pid].one_time, pid  # 一次性
     assert p["electricity_subsidy"].benefit.price == Fraction(12, 100)  # 0.12元/度
+
+
+def test_the_buyer_reading_of_article_six_is_the_policy_s_and_the_maker_reading_one_switch_away() -> None:
+    """對在銀企業采購: a Yinchuan buyer by default; switching the other reading on replaces it."""
+    assert "equipment_purchase_award" in POLICY.enabled_programs()
+    assert "equipment_local_maker_award" not in POLICY.enabled_programs()
+    other = load_policy(ROOT / "policies" / "yinchuan.yaml", {"programs.equipment_local_maker_award.enabled": True})
+    assert "equipment_local_maker_award" in other.enabled_programs()
+    assert "equipment_purchase_award" not in other.enabled_programs()
+    a, b = POLICY.programs["equipment_purchase_award"], POLICY.programs["equipment_local_maker_award"]
+    assert (a.benefit.rate, a.cap, a.quote) == (b.benefit.rate, b.cap, b.quote)  # one sentence, two readings
+
+
+def test_article_seven_names_no_base_so_it_is_exposure() -> None:
+    prog = POLICY.programs["trainee_support"]
+    assert prog.benefit.kind == "none"
+    assert [c.describe() for c in prog.eligibility] == ["sector = data", "seats ≥ 50"]

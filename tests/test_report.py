@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from sim.report.figures import QUANTILES, build_report, pct, summary_long
-from sim.runs.storage import MANIFEST, SCHEMAS, write_json, write_part
+from sim.runs.storage import MANIFEST, SCHEMAS, publish, write_json, write_part
 
 RUNS = 10
 YEARS = (2025, 2026)
@@ -88,8 +88,9 @@ def write_fixture(out, *, awards: bool = True, complete: bool = True, period: st
         half = frame.filter(pl.col("run") < 5), frame.filter(pl.col("run") >= 5)
         for batch, part in enumerate(half):
             write_part(out, name, batch, part.to_arrow().cast(SCHEMAS[name]))
+            publish(out, batch, (name,))
     manifest = {
-        "schema_version": 1, "runs": RUNS, "seed": 1, "batches": 2, "batches_complete": [0, 1] if complete else [0],
+        "schema_version": 1, "runs": RUNS, "seed": 1, "batch_size": 5, "batches": 2, "batches_complete": [0, 1] if complete else [0],
         "complete": complete, "events": awards, "tables": list(frames),
         "scenario": {"file": "toy.yaml", "name": "toy", "title": "测试情景"}, "horizon": ["2025-01-01", "2026-12-31"],
         "programs": [{"policy": "toy", "program": p, "clause": c, "title": t, "pool": pool, "selection": "entitlement"}
@@ -244,8 +245,10 @@ def test_report_without_awards_says_how_to_get_the_fan_chart(cli, tmp_path):
     result = cli("report", out)
     assert result.code == 0, result.err
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert 'id="chart-fan"' in page and "--events" in page and "Not available" in page
+    assert 'id="chart-fan"' in page and "--events" in page and "无法绘制" in page  # the page is Chinese by default
     assert "--events" in result.out
+    assert cli("report", out, "--lang", "en", "-q").code == 0
+    assert "Not available" in (out / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("case", ["missing", "incomplete", "not_a_run", "bad_risk"])

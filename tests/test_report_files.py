@@ -1,5 +1,6 @@
-"""Issue 4: `sim run --report` files as a reader gets them: report.html in a real headless
-Chromium (offline, every chart loaded, no console error) and report.xlsx reopened.
+"""Issues 4 and 10: `sim run --report` files as a reader gets them: report.html in a real
+headless Chromium (offline, charts as inline SVG with their Chinese as text, the budget box
+computing what sim computes, no console error) and report.xlsx reopened.
 
 Chromium and its driver are Debian's; the session fixture installs them when missing
 (we run as root) and fails, not skips, when that is impossible: an unchecked page is a
@@ -12,6 +13,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -20,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 DRIVER = Path("/usr/bin/chromedriver")
-SECTIONS = ("risk", "chart-fan", "chart-demand", "chart-dry", "chart-funders", "pools", "programs", "funders")
+SECTIONS = ("risk", "try-budget", "chart-fan", "chart-demand", "chart-dry", "chart-funders", "pools", "programs", "funders")
 
 
 @pytest.fixture(scope="session")
@@ -80,28 +82,35 @@ def test_run_with_report_writes_the_three_files_and_the_ledger(reported):
         assert (reported / name).exists(), name
 
 
-def test_report_html_in_headless_chromium(reported, browser, tmp_path):
-    page = reported / "report.html"
-    text = page.read_text(encoding="utf-8")
-    assert "http://" not in text and "https://" not in text and "<script" not in text
+def _load(browser, page: Path) -> None:
     browser.get(page.as_uri())
     severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert severe == [], severe
-    images = browser.execute_script(
-        "return Array.from(document.images).map(i => [i.closest('section') && i.closest('section').id,"
-        " i.complete, i.naturalWidth, i.src.slice(0, 22)])")
-    assert len(images) >= 4
-    for section, complete, width, src in images:
-        assert complete and width > 0, (section, src)
-        assert src == "data:image/png;base64,"
+
+
+def test_report_html_in_headless_chromium(reported, browser, tmp_path):
+    """The Chinese page (the default) opens offline, with its charts as inline SVG whose Chinese is text."""
+    page = reported / "report.html"
+    text = page.read_text(encoding="utf-8")
+    assert "http://" not in text and "https://" not in text and "<img" not in text and "<script src" not in text
+    _load(browser, page)
+    assert browser.execute_script("return document.documentElement.lang") == "zh-CN"
     for ident in SECTIONS:
         assert browser.execute_script(f"return document.getElementById('{ident}') !== null"), ident
-    with_images = {s for s, *_ in images}
-    assert {"chart-fan", "chart-demand", "chart-dry", "chart-funders"} <= with_images
+    charts = browser.execute_script(
+        "return Array.from(document.querySelectorAll('svg.chart')).map(s => [s.closest('section').id,"
+        " Array.from(s.querySelectorAll('text')).map(t => t.textContent).join('|'), s.getBoundingClientRect().width])")
+    assert {"chart-fan", "chart-demand", "chart-dry", "chart-funders"} <= {c[0] for c in charts}
+    assert all(width > 200 for _, _, width in charts)
+    fan = [labels for section, labels, _ in charts if section == "chart-fan"]
+    assert any("算力券" in labels and "compute_vouchers" in labels and "年内累计拨付" in labels for labels in fan)
     resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert [r for r in resources if not r.startswith(("data:", "file:"))] == []
+    headings = browser.execute_script("return Array.from(document.querySelectorAll('h1, h2')).map(h => h.textContent)")
+    assert headings[0].startswith("预算测算报告") and "预算试算：资金用尽概率与未满足需求" in headings
+    assert any(h.startswith("资金池：资金用尽风险") for h in headings)
     body = browser.find_element("tag name", "body").text
-    assert "算力券" in body and "compute_vouchers" in body and "（六）" in body
+    assert "算力券" in body and "compute_vouchers" in body and "（六）" in body and "未设上限" in body
     height = browser.execute_script("return document.body.scrollHeight")
     browser.set_window_size(1280, min(height + 50, 12000))
     shot = tmp_path / "report.png"
@@ -110,24 +119,93 @@ def test_report_html_in_headless_chromium(reported, browser, tmp_path):
         shutil.copy(shot, Path(os.environ["SIM_SCREENSHOT_DIR"]) / "report.png")
 
 
-def test_report_xlsx_reopens_with_numbers_as_numbers(reported):
+def _row(browser, key: str):
+    return browser.find_element("css selector", f"table.budget-box tr[data-key='{key}']")
+
+
+def _read(row) -> tuple[int, int, float]:
+    p_dry = row.find_element("css selector", "output.p-dry")
+    unmet = row.find_element("css selector", "output.unmet")
+    return int(p_dry.get_attribute("data-runs-dry")), int(p_dry.get_attribute("data-runs")), float(unmet.get_attribute("data-unmet-yuan"))
+
+
+@pytest.mark.parametrize("budget_wan", ["9000", "10500.5", "0"])
+def test_budget_box_gives_the_python_figures(reported, browser, budget_wan):
+    """Type a budget into the page: its P(demand ≥ budget) and expected unmet demand equal sim's, to the run and the yuan."""
+    from selenium.webdriver.common.keys import Keys
+
+    from sim.report.figures import build_report, dry_at
+
+    report = build_report(reported)
+    _load(browser, reported / "report.html")
+    row = _row(browser, "binjiang.compute_vouchers|2026")
+    box = row.find_element("css selector", "input.budget")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
+    box.send_keys(budget_wan)
+    yuan = round(float(budget_wan) * 10_000)
+    dry, runs, unmet = _read(row)
+    want_dry, want_runs, want_unmet = dry_at(report.pool_demand, "binjiang.compute_vouchers", 2026, yuan)
+    assert (dry, runs) == (want_dry, want_runs) == (dry, 40)
+    assert unmet == pytest.approx(want_unmet, abs=1e-6)
+    shown = row.find_element("css selector", "output.p-dry").text
+    assert shown == f"{100 * want_dry / 40:.1f}% ({want_dry}/40)"
+    slider = row.find_element("css selector", "input.slider")
+    assert float(slider.get_attribute("value")) == pytest.approx(float(budget_wan), abs=float(slider.get_attribute("step")))
+
+
+def test_budget_box_slider_moves_the_figures(reported, browser):
+    from sim.report.figures import build_report, dry_at
+
+    report = build_report(reported)
+    _load(browser, reported / "report.html")
+    row = _row(browser, "binjiang.compute_vouchers|2027")
+    slider = row.find_element("css selector", "input.slider")
+    browser.execute_script("arguments[0].value = arguments[0].min; arguments[0].dispatchEvent(new Event('input'))", slider)
+    assert _read(row)[0] == 40  # a budget of 0: every run's demand reaches it
+    browser.execute_script("arguments[0].value = arguments[0].max; arguments[0].dispatchEvent(new Event('input'))", slider)
+    top = round(float(slider.get_attribute("max")) * 10_000)
+    assert _read(row)[0] == dry_at(report.pool_demand, "binjiang.compute_vouchers", 2027, top)[0] == 0
+    assert row.find_element("css selector", "input.budget").get_attribute("value") == slider.get_attribute("max")
+
+
+def test_english_page(cli, reported, browser, tmp_path):
+    copy = tmp_path / "en"
+    shutil.copytree(reported, copy)
+    assert cli("report", copy, "--lang", "en", "-q").code == 0
+    _load(browser, copy / "report.html")
+    headings = browser.execute_script("return Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+    assert "Try a budget: chance of running dry and unmet demand" in headings
+    assert browser.execute_script("return document.querySelectorAll('svg.chart').length") >= 4
+    assert "<img" not in (copy / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_xlsx_native_tables_and_charts(reported):
     book = openpyxl.load_workbook(reported / "report.xlsx")
-    assert book.sheetnames == ["Read me", "Pool risk", "Pools", "Programs", "Funders", "Grants through year"]
-    for name in book.sheetnames:
+    assert book.sheetnames == ["说明", "资金池风险", "资金池", "政策项目", "各级财政", "年内累计拨付", "图表"]
+    for name in book.sheetnames[1:-1]:
         sheet = book[name]
         assert sheet.freeze_panes == "A2", name
+        assert len(sheet.tables) == 1, name  # a native Excel table: filter buttons, banded rows
         assert sheet.column_dimensions["A"].width and sheet.column_dimensions["A"].width > 8, name
-    risk = book["Pool risk"]
+    risk = book["资金池风险"]
     header = [c.value for c in risk[1]]
     row = next(r for r in risk.iter_rows(min_row=2, values_only=False) if r[0].value == "binjiang.compute_vouchers")
     cells = dict(zip(header, row))
-    assert cells["budget\n(万元)"].data_type == "n" and cells["budget\n(万元)"].value == 10_000
-    assert cells["budget\n(万元)"].number_format == "#,##0.00"
-    assert cells["P(dry)"].data_type == "n" and cells["P(dry)"].number_format == "0.0%"
-    assert cells["year"].value in (2025, 2026, 2027) and cells["year"].number_format == "0"
-    assert isinstance(cells["budget needed\n(万元)"].value, float)
-    programs = book["Programs"]
+    assert cells["预算（万元）"].data_type == "n" and cells["预算（万元）"].value == 10_000
+    assert cells["预算（万元）"].number_format == "#,##0.00"
+    assert cells["用尽概率"].data_type == "n" and cells["用尽概率"].number_format == "0.0%"
+    assert cells["年度"].value in (2025, 2026, 2027) and cells["年度"].number_format == "0"
+    assert cells["分配方式"].value == "先到先得" and isinstance(cells["所需预算（万元）"].value, float)
+    programs = book["政策项目"]
     titles = {r[3] for r in programs.iter_rows(min_row=2, values_only=True)}
     assert "降低算力使用成本（算力券）" in titles
     numbers = [c for r in programs.iter_rows(min_row=2, max_row=40) for c in r[7:]]
-    assert numbers and all(c.data_type == "n" for c in numbers)
+    assert numbers and all(c.data_type == "n" or c.value is None for c in numbers)
+    with zipfile.ZipFile(reported / "report.xlsx") as z:
+        charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
+        assert len(charts) == 3  # budget against budget needed, chance of running dry, grants by funder
+        xml = z.read(charts[0]).decode("utf-8")
+        assert "图表" in xml and "<c:barChart>" in xml
+    chart_sheet = book["图表"]
+    assert [c.value for c in chart_sheet[1]] == ["资金池", "预算（万元）", "所需预算（万元）", "用尽概率"]

@@ -59,8 +59,8 @@ def test_size_matches_the_poisson_quantile_within_monte_carlo_error(sized):
     assert (sized.out / "sizing.parquet").exists() and (sized.out / "sizing.csv").exists()
     assert pl.read_parquet(sized.out / "sizing.parquet").equals(sized.table)
     confirm = sized.confirm.manifest
-    assert confirm["seed"] == sized.base.manifest["seed"]
-    assert next(p for p in confirm["pools"] if p["pool"] == "toy.pool")["budgets"] == {"2025": row["budget_needed_yuan"]}
+    assert confirm.seed == sized.base.manifest.seed
+    assert confirm.pool("toy.pool").budgets == {2025: row["budget_needed_yuan"]}
 
 
 def test_size_command_prints_the_table_and_refuses_to_overwrite(cli, tmp_path):
@@ -85,11 +85,14 @@ def test_sweep_two_budgets_writes_variants_and_p_dry_falls(cli, tmp_path):
     assert table["overrides.toy.pools.pool.budget"].to_list() == ["1500万", "3000万"]
     assert table["budget_yuan"].to_list() == [15_000_000, 30_000_000]
     low, high = table["p_dry"].to_list()
-    assert high < low and low > 0.9  # K ≥ 15 most years; K ≥ 30 rarely
+    # 1500万 runs dry iff K ≥ 15 (P = 89.5%), 3000万 iff K ≥ 30 (P = 2.2%): each within 4 standard errors
+    for p_dry, k in ((low, 15), (high, 30)):
+        assert abs(p_dry - poisson_tail(k)) < 4 * math.sqrt(poisson_tail(k) * (1 - poisson_tail(k)) / 200), (p_dry, k)
     # common random numbers: the same firms ask the same amounts in both variants
     assert table["demand_mean"].n_unique() == 1
     page = (out / "sweep.html").read_text(encoding="utf-8")
-    assert 'id="chart-sweep"' in page and "data:image/png;base64," in page and "https://" not in page
+    assert 'id="chart-sweep"' in page and '<svg class="chart"' in page and "<img" not in page
+    assert "方案比较" in page and "共同随机数" in page  # Chinese by default (--lang zh)
     assert "v01" in result.out and "3000万" in result.out
 
 

@@ -90,4 +90,4 @@ def entitled(policy_doc, program_id: str, **values) -> int:
     from sim.policy.entitlement import entitlement
 
     attrs = {name: np.array([value]) for name, value in values.items()}
-    return int(entitlement(policy_doc, policy_doc.programs[program_id], attrs, 1)[0])
+    return int(entitlement(policy_doc, program_id, attrs, 1)[0])

@@ -8,37 +8,37 @@ from typing import Annotated, Optional
 import polars as pl
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
+from sim.cli.options import LANG_HELP, languages, whole
+from sim.cli.output import console, print_json
+from sim.cli.progress import stages
 from sim.policy.money import wan
+from sim.report.figures import pool_summary
+from sim.report.lang import Lang, tr
+from sim.report.terminal import show
 from sim.runs.runner import RunResult, simulate
-from sim.runs.storage import scan
 from sim.scenario.load import load_scenario
 
 
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
-    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed (default: the scenario's).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario name>).")] = None,
+    runs: Annotated[Optional[str], typer.Option("--runs", "-n", metavar="N", help="Monte Carlo runs (default: the scenario's).")] = None,
+    seed: Annotated[Optional[str], typer.Option("--seed", metavar="N", help="Root seed (default: the scenario's).")] = None,
+    workers: Annotated[Optional[str], typer.Option("--workers", "-w", metavar="N", help="Worker processes (default: all cores).")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario name>).")] = None,
     events: Annotated[bool, typer.Option("--events", help="Also write every decision to the awards table.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run in the same folder.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in the same folder.")] = False,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs per batch written (default: the scenario's).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run in the same folder, with the options it was started with.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in the same folder (kept until the new run completes).")] = False,
+    batch_size: Annotated[Optional[str], typer.Option("--batch-size", metavar="N", help="Runs per batch written (default: the scenario's).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="auto (fast when it supports the scenario), simpy or fast.")] = "auto",
     executor: Annotated[str, typer.Option("--executor", help="local (processes on this machine) or dask.")] = "local",
     address: Annotated[Optional[str], typer.Option("--address", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")] = None,
     scheduler_file: Annotated[Optional[Path], typer.Option("--scheduler-file", help="Dask scheduler file (with --executor dask).")] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write report.html, report.xlsx and summary.parquet (as `sim report`, risk 5%); turns on --events, which the chart of grants through the year needs.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (amounts in yuan) instead of a table.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table: print only where the outputs are.")] = False,
+    lang: Annotated[Optional[str], typer.Option("--lang", help=LANG_HELP)] = None,
 ) -> None:
     """Run a scenario's Monte Carlo and write Parquet tables under outputs/.
 
@@ -47,59 +47,61 @@ def run(
     On a Dask cluster whose workers share this file system:
     sim run scenarios/binjiang.yaml --runs 100000 --executor dask --address tcp://HOST:8786
     """
+    files_lang, terminal = languages(lang)
+    numbers = {"runs": whole("--runs", runs), "seed": whole("--seed", seed), "workers": whole("--workers", workers),
+               "batch_size": whole("--batch-size", batch_size)}
     spec = load_scenario(scenario)
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
-    task = bar.add_task(f"sim run {spec.name}", total=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.start()  # only once the output folder is accepted: a refusal shows no bar
-        bar.update(task, completed=done, total=total)
-
-    try:
-        result = simulate(spec, runs=runs, seed=seed, workers=workers, out=out, events=events or report,
-                          resume=resume, force=force, batch_size=batch_size, engine=engine,
-                          executor=executor, address=address,
-                          scheduler_file=str(scheduler_file) if scheduler_file else None, progress=progress)
-    finally:
-        bar.stop()
-    print_summary(result, Console(highlight=False))
+    with stages(f"sim run {spec.name}", show=not (quiet or as_json)) as update:
+        result = simulate(spec, **numbers, out=out, events=True if events or report else None, resume=resume, force=force,
+                          engine=engine, executor=executor, address=address,
+                          scheduler_file=str(scheduler_file) if scheduler_file else None,
+                          progress=lambda done, total: update("", done, total))
+    files = []
     if report:
         from sim.cli.report import make_report
 
-        make_report(result.out, risk=0.05, console=Console(highlight=False), tables=False)
+        files = make_report(result.out, risk=0.05, console=console(), tables=False, quiet=True, lang=files_lang,
+                            terminal=terminal)
+    if as_json:
+        print_json({**summary_json(result), "report": [str(f) for f in files]})
+        return
+    if quiet:
+        print(result.out)
+        for f in files:
+            print(f)
+        return
+    print_summary(result, console(), lang=terminal)
+    if files:
+        console().print(tr(terminal, "report: {files}", files=", ".join(str(f) for f in files)))
 
 
-def pool_summary(out: Path) -> pl.DataFrame:
-    """Per pool and year across runs: median and 90th percentile of demand and grants, share dry."""
-    demand = (scan(out, "program_years").group_by("run", "pool", "year")
-              .agg(pl.col("demand_yuan").sum()))
-    pools = scan(out, "pool_years").join(demand, on=["run", "pool", "year"], how="left")
-    return (pools.group_by("pool", "year")
-            .agg(pl.col("budget_yuan").first().alias("budget"),
-                 pl.col("demand_yuan").median().alias("demand_p50"),
-                 pl.col("demand_yuan").quantile(0.9, "higher").alias("demand_p90"),
-                 pl.col("granted_yuan").median().alias("granted_p50"),
-                 pl.col("granted_yuan").quantile(0.9, "higher").alias("granted_p90"),
-                 pl.col("exhausted_on").is_not_null().mean().alias("p_dry"))
-            .sort("pool", "year").collect())
-
-
-def print_summary(result: RunResult, console: Console) -> None:
+def summary_json(result: RunResult) -> dict:
+    """What `sim run --json` prints: where, what ran, and the pools' figures in yuan."""
     m = result.manifest
-    console.print(f"{m['runs']} runs of {m['scenario']['name']} (seed {m['seed']}, engine {result.engine}, "
-                  f"{m['executor']} × {m['workers']}) in {result.seconds:.1f} s → {result.out}", markup=False)
-    table = Table(title="Pools per budget year (万元; demand = what applications asked)", title_justify="left",
+    return {"out": str(result.out), "scenario": m.scenario.name, "runs": m.runs, "seed": m.seed, "engine": result.engine,
+            "executor": m.executor, "workers": m.workers, "seconds": round(result.seconds, 3),
+            "runs_computed": result.runs_computed, "complete": m.complete, "repaired": list(result.notes),
+            "pools": pool_summary(result.out)}
+
+
+def print_summary(result: RunResult, console: Console, *, lang: Lang = "en") -> None:
+    m = result.manifest
+    for note in result.notes:
+        console.print(f"repaired: {note}")
+    console.print(tr(lang, "{runs} runs of {name} (seed {seed}, engine {engine}, {executor} × {workers}) in {seconds} s → {out}",
+                     runs=m.runs, name=m.scenario.name, seed=m.seed, engine=result.engine, executor=m.executor,
+                     workers=m.workers, seconds=f"{result.seconds:.1f}", out=result.out))
+    table = Table(title=tr(lang, "Pools per budget year (万元; demand = what applications asked)"), title_justify="left",
                   padding=(0, 1), collapse_padding=True)
-    table.add_column("pool", no_wrap=True, overflow="ellipsis")
+    table.add_column(tr(lang, "pool"), no_wrap=True)
     for col in ("year", "budget", "demand\np50", "demand\np90", "granted\np50", "granted\np90", "P(dry)"):
-        table.add_column(col, justify="right", no_wrap=True, min_width=4)
+        table.add_column(tr(lang, col), justify="right", no_wrap=True, min_width=4)
     summary = pool_summary(result.out)
-    single = len({p["policy"] for p in m["programs"]}) == 1
+    single = m.single_policy
     active = summary.group_by("pool").agg(pl.col("demand_p90").max()).filter(pl.col("demand_p90") > 0)["pool"]
     for row in summary.filter(pl.col("pool").is_in(active.implode()) | pl.col("budget").is_not_null()).iter_rows(named=True):
         table.add_row(row["pool"].split(".", 1)[-1] if single else row["pool"], str(row["year"]),
-                      wan(row["budget"], 0) if row["budget"] is not None else "—",
+                      wan(row["budget"], 0) if row["budget"] is not None else tr(lang, "no limit"),
                       wan(row["demand_p50"], 0), wan(row["demand_p90"], 0),
                       wan(row["granted_p50"], 0), wan(row["granted_p90"], 0), f"{row['p_dry']:.0%}")
-    console.print(table)
+    show(console, table)

@@ -11,22 +11,28 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from sim.cli.options import languages, probability, whole
+from sim.cli.output import console, print_json
 from sim.cli.progress import stages
-from sim.errors import SimError
 from sim.planning.sizing import Sizing
 from sim.planning.sizing import size as run_sizing
 from sim.report.display import gap, interval, percent, short_pool, wan, wan_up
+from sim.report.lang import Lang, tr
+from sim.report.terminal import show
 from sim.scenario.load import load_scenario
 
 
 def size(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
     risk: Annotated[float, typer.Option("--risk", help="Target chance of a pool running dry in a year (0 < risk < 1).")] = 0.05,
-    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed (default: the scenario's).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-size).")] = None,
+    runs: Annotated[Optional[str], typer.Option("--runs", "-n", metavar="N", help="Monte Carlo runs (default: the scenario's).")] = None,
+    seed: Annotated[Optional[str], typer.Option("--seed", metavar="N", help="Root seed (default: the scenario's).")] = None,
+    workers: Annotated[Optional[str], typer.Option("--workers", "-w", metavar="N", help="Worker processes (default: all cores).")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-size).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier sizing in the same folder.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON (amounts in yuan) instead of tables.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table: print only where the results are.")] = False,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en: the language of the table printed here (default en).")] = None,
 ) -> None:
     """Size each pool's budget per year so that it runs dry with at most the target risk, then confirm by a second run.
 
@@ -34,42 +40,52 @@ def size(
 
     Example: sim size scenarios/binjiang.yaml --risk 0.05 --runs 2000 --workers 2
     """
-    if not 0 < risk < 1:
-        raise SimError(f"--risk {risk}: must be a probability strictly between 0 and 1, e.g. 0.05 for 5%")
+    probability("--risk", risk)
+    _, terminal = languages(lang)
     spec = load_scenario(scenario)
-    with stages(f"sim size {spec.name}") as progress:
-        result = run_sizing(spec, risk=risk, runs=runs, seed=seed, workers=workers, out=out, force=force, progress=progress)
-    print_sizing(result, risk, Console(highlight=False))
+    numbers = {"runs": whole("--runs", runs), "seed": whole("--seed", seed), "workers": whole("--workers", workers)}
+    with stages(f"sim size {spec.name}", show=not (quiet or as_json)) as progress:
+        result = run_sizing(spec, risk=risk, **numbers, out=out, force=force, progress=progress)
+    if as_json:
+        print_json({"out": str(result.out), "runs": result.base.manifest.runs, "seed": result.base.manifest.seed,
+                    "risk": risk, "sizing": result.table, "not_sized": [{"what": w, "why": y} for w, y in result.skipped],
+                    "files": [str(result.out / "sizing.parquet"), str(result.out / "sizing.csv")]})
+    elif quiet:
+        print(result.out / "sizing.parquet")
+        print(result.out / "sizing.csv")
+    else:
+        print_sizing(result, risk, console(), lang=terminal)
 
 
-def print_sizing(result: Sizing, risk: float, console: Console) -> None:
+def print_sizing(result: Sizing, risk: float, console: Console, *, lang: Lang = "en") -> None:
     m = result.base.manifest
-    single = len({p["policy"] for p in m["programs"]}) <= 1
-    table = Table(title=f"Budgets that keep the chance of running dry at or below {percent(risk, 1)} (万元)",
+    single = m.single_policy
+    table = Table(title=tr(lang, "Budgets that keep the chance of running dry at or below {risk} (万元)", risk=percent(risk, 1)),
                   title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True,
                   show_edge=False, pad_edge=False)
-    table.add_column("pool", max_width=26, overflow="fold")
+    table.add_column(tr(lang, "pool"), max_width=26, overflow="fold")
     for name in ("year", "budget\nnow", "P(dry)\nnow", "budget\nneeded", "needed\n95% CI", "change", "P(dry) with\nneeded ± se"):
-        table.add_column(name, justify="right", no_wrap=True)
+        table.add_column(tr(lang, name), justify="right", no_wrap=True)
     for (pool,), part in result.table.group_by("pool", maintain_order=True):
         for i, r in enumerate(part.iter_rows(named=True)):
             confirmed = "—" if r["p_dry_confirmed"] is None else f"{percent(r['p_dry_confirmed'])} ± {percent(r['p_dry_confirmed_se'])}"
             table.add_row(short_pool(pool, single) if i == 0 else "",
-                          f"{r['year']}" if r["period"] == "year" else f"≤{r['year']} (life)",
+                          f"{r['year']}" if r["period"] == "year" else f"≤{r['year']} {tr(lang, '(life)')}",
                           wan(r["budget_yuan"], 0), percent(r["p_dry"]), wan_up(r["budget_needed_yuan"]),
                           interval(r["budget_needed_lo"], r["budget_needed_hi"], wan_up),
                           gap(r["budget_needed_yuan"], r["budget_yuan"]), confirmed,
                           end_section=i == part.height - 1)
-    console.print(f"{m['runs']} runs of {m['scenario']['name']} (seed {m['seed']}), confirmed with the same seed → {result.out}",
-                  markup=False)
-    console.print(table)
+    console.print(tr(lang, "{runs} runs of {name} (seed {seed}), confirmed with the same seed → {out}",
+                     runs=m.runs, name=m.scenario.name, seed=m.seed, out=result.out))
+    show(console, table)
     missed = result.table.filter(pl.col("within_risk").not_())
     if missed.height:
-        console.print(f"{missed.height} pool-year(s) run dry more often than {percent(risk, 1)} with the budget needed "
-                      "(count limits, all-or-nothing grants or ranking refuse before demand reaches the budget); "
-                      "see sizing.csv.", style="yellow", markup=False)
+        console.print(tr(lang, "{n} pool-year(s) run dry more often than {risk} with the budget needed (count limits, "
+                               "all-or-nothing grants or ranking refuse before demand reaches the budget); see sizing.csv.",
+                         n=missed.height, risk=percent(risk, 1)), style="yellow")
     for what, why in result.skipped:
-        console.print(f"not sized: {what}: {why}", markup=False, style="dim")
-    console.print("The 95% CI is the Monte Carlo uncertainty of the budget needed (more runs narrow it); the confirmation "
-                  "reuses the same random draws, so it checks the rationing, not that uncertainty.", markup=False, style="dim")
-    console.print(f"sizing: {result.out / 'sizing.parquet'}, {result.out / 'sizing.csv'}", markup=False)
+        console.print(tr(lang, "not sized: {what}: {why}", what=what, why=tr(lang, why)), style="dim")
+    console.print(tr(lang, "The 95% CI is the Monte Carlo uncertainty of the budget needed (more runs narrow it); the "
+                           "confirmation reuses the same random draws, so it checks the rationing, not that uncertainty."),
+                  style="dim")
+    console.print(tr(lang, "sizing: {files}", files=f"{result.out / 'sizing.parquet'}, {result.out / 'sizing.csv'}"))

@@ -11,11 +11,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from sim.cli.options import LANG_HELP, languages, probability, whole
+from sim.cli.output import console, print_json
 from sim.cli.progress import stages
-from sim.errors import SimError
 from sim.planning.sweep import SweepResult, parse_axis
 from sim.planning.sweep import sweep as run_sweep
 from sim.report.display import percent, short_paths, short_pool, wan, wan_up
+from sim.report.lang import Lang, tr
+from sim.report.terminal import show
 from sim.scenario.load import load_scenario
 
 SET_HELP = ("PATH=V1,V2,…: a dotted scenario path and its values, each read as YAML (0.5 a number, 5000万 an amount); "
@@ -25,12 +28,15 @@ SET_HELP = ("PATH=V1,V2,…: a dotted scenario path and its values, each read as
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
     settings: Annotated[list[str], typer.Option("--set", "-s", metavar="PATH=V1,V2", help=SET_HELP)] = [],
-    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs per variant (default: the scenario's).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Root seed, the same for every variant (default: the scenario's).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: all cores).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-sweep).")] = None,
+    runs: Annotated[Optional[str], typer.Option("--runs", "-n", metavar="N", help="Monte Carlo runs per variant (default: the scenario's).")] = None,
+    seed: Annotated[Optional[str], typer.Option("--seed", metavar="N", help="Root seed, the same for every variant (default: the scenario's).")] = None,
+    workers: Annotated[Optional[str], typer.Option("--workers", "-w", metavar="N", help="Worker processes (default: all cores).")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default: outputs/<scenario>-sweep).")] = None,
     risk: Annotated[float, typer.Option("--risk", help="Target risk for the budget needed column (0 < risk < 1).")] = 0.05,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier sweep in the same folder.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON (amounts in yuan) instead of tables.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table: print only where the results are.")] = False,
+    lang: Annotated[Optional[str], typer.Option("--lang", help=LANG_HELP)] = None,
 ) -> None:
     """Run every combination of the values set, with the same seed, and compare pools across the variants.
 
@@ -39,47 +45,58 @@ def sweep(
 
     Example: sim sweep scenarios/binjiang.yaml --set overrides.binjiang.pools.compute_vouchers.budget=5000万,1亿,1.5亿 --runs 500
     """
-    if not 0 < risk < 1:
-        raise SimError(f"--risk {risk}: must be a probability strictly between 0 and 1, e.g. 0.05 for 5%")
+    probability("--risk", risk)
+    files, terminal = languages(lang)
     axes = [parse_axis(s) for s in settings]
     spec = load_scenario(scenario)
-    with stages(f"sim sweep {spec.name}") as progress:
-        result = run_sweep(spec, axes, runs=runs, seed=seed, workers=workers, out=out, force=force, risk=risk, progress=progress)
-    print_sweep(result, Console(highlight=False))
+    numbers = {"runs": whole("--runs", runs), "seed": whole("--seed", seed), "workers": whole("--workers", workers)}
+    with stages(f"sim sweep {spec.name}", show=not (quiet or as_json)) as progress:
+        result = run_sweep(spec, axes, **numbers, out=out, force=force, risk=risk, lang=files, progress=progress)
+    files = [result.out / name for name in ("sweep.html", "sweep.parquet", "sweep.csv")]
+    if as_json:
+        print_json({"out": str(result.out), "runs": result.runs, "seed": result.seed, "risk": result.risk,
+                    "variants": [{"variant": v.name, "folder": str(result.out / v.name), **v.labels} for v in result.variants],
+                    "comparison": result.table, "files": [str(f) for f in files]})
+    elif quiet:
+        for f in files:
+            print(f)
+    else:
+        print_sweep(result, console(), lang=terminal)
 
 
-def print_sweep(result: SweepResult, console: Console) -> None:
-    single = len({p["policy"] for p in result.manifest.get("programs", [])}) <= 1
-    console.print(f"{len(result.variants)} variants × {result.runs} runs, seed {result.seed} for all "
-                  f"(common random numbers) → {result.out}", markup=False)
-    legend = _table("Variants")
-    legend.add_column("variant")
+def print_sweep(result: SweepResult, console: Console, *, lang: Lang = "en") -> None:
+    single = result.manifest.single_policy
+    console.print(tr(lang, "{n} variants × {runs} runs, seed {seed} for all (common random numbers) → {out}",
+                     n=len(result.variants), runs=result.runs, seed=result.seed, out=result.out))
+    legend = _table(tr(lang, "Variants"))
+    legend.add_column(tr(lang, "variant"))
     for axis in result.axes:
         legend.add_column(axis.path, overflow="fold")
     for v in result.variants:
         legend.add_row(v.name, *[v.labels[a.path] for a in result.axes])
-    console.print(legend)
+    show(console, legend)
     moved = result.varying_pools()
     shown = result.table.filter(pl.col("pool").is_in(moved)) if moved else result.table
-    t = _table("Pools the sweep changes (万元; ± standard error)" if moved else "No pool changes across the variants (万元)")
-    t.add_column("pool", max_width=22, overflow="fold")
-    t.add_column("year", justify="right", no_wrap=True)
-    t.add_column("variant", no_wrap=True)
+    t = _table(tr(lang, "Pools the sweep changes (万元; ± standard error)") if moved
+               else tr(lang, "No pool changes across the variants (万元)"))
+    t.add_column(tr(lang, "pool"), max_width=22, overflow="fold")
+    t.add_column(tr(lang, "year"), justify="right", no_wrap=True)
+    t.add_column(tr(lang, "variant"), no_wrap=True)
     names = short_paths([a.path for a in result.axes])
     for name in names:
         t.add_column(name, justify="right", no_wrap=True)
-    for name in ("pool\nbudget", "P(dry) ± se", "granted\nmean", "unmet\nmean", f"needed at\n{percent(result.risk, 0)}"):
-        t.add_column(name, justify="right", no_wrap=True)
+    for name in ("pool\nbudget", "P(dry) ± se", "granted\nmean", "unmet\nmean", "needed at\n{risk}"):
+        t.add_column(tr(lang, name, risk=percent(result.risk, 0)), justify="right", no_wrap=True)
     for (pool,), part in shown.group_by("pool", maintain_order=True):
         for j, ((year,), rows) in enumerate(part.group_by("year", maintain_order=True)):
             for i, r in enumerate(rows.iter_rows(named=True)):
                 t.add_row(short_pool(pool, single) if i == 0 and j == 0 else "", str(year) if i == 0 else "", r["variant"],
                           *[str(r[a.path]) for a in result.axes],
-                          wan(r["budget_yuan"], 0) if r["budget_yuan"] is not None else "no limit",
+                          wan(r["budget_yuan"], 0) if r["budget_yuan"] is not None else tr(lang, "no limit"),
                           f"{percent(r['p_dry'])} ± {percent(r['p_dry_se'])}", wan(r["granted_mean"], 0),
                           wan(r["unmet_mean"], 0), wan_up(r["budget_needed_yuan"]), end_section=i == rows.height - 1)
-    console.print(t)
-    console.print(f"sweep: {result.out / 'sweep.html'}, {result.out / 'sweep.parquet'}, {result.out / 'sweep.csv'}", markup=False)
+    show(console, t)
+    console.print(tr(lang, "sweep: {files}", files=f"{result.out / 'sweep.html'}, {result.out / 'sweep.parquet'}, {result.out / 'sweep.csv'}"))
 
 
 def _table(title: str) -> Table:

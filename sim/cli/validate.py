@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from sim.cli.output import console
 from sim.errors import InputError
 from sim.scenario.load import load_any
 
@@ -17,7 +17,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Policy or scenari
 
     Example: sim validate policies/*.yaml scenarios/binjiang.yaml
     """
-    console = Console(highlight=False)
+    out = console()
     problems = []
     for path in files:
         try:
@@ -25,6 +25,6 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Policy or scenari
         except InputError as exc:
             problems.extend(exc.problems)
             continue
-        console.print(f"ok  {path}  ({kind} {obj.id if hasattr(obj, 'id') else obj.name})", markup=False)
+        out.print(f"ok  {path}  ({kind} {obj.id if hasattr(obj, 'id') else obj.name})", markup=False)
     if problems:
         raise InputError(problems)

@@ -38,7 +38,8 @@ import polars as pl
 
 from sim.errors import OutputError
 from sim.report.figures import pool_meta, pool_risk, pool_runs
-from sim.runs.runner import RunResult, simulate
+from sim.runs.lock import locked
+from sim.runs.runner import RunResult, check_options, output_folder, simulate
 from sim.runs.storage import MANIFEST, scan
 from sim.scenario.schema import Scenario
 
@@ -82,11 +83,18 @@ def size(
 
     Raises :class:`OutputError` if ``out`` holds an earlier sizing and not ``force``.
     """
-    out = Path(out) if out is not None else Path("outputs") / f"{scenario.name}-size"
-    _prepare(out, force)
+    check_options(runs=runs, seed=seed, batch_size=None, workers=workers, engine="auto", resume=False, force=force)
+    out = output_folder(out, scenario) if out is not None else Path("outputs") / f"{scenario.name}-size"
+    with locked(out):
+        _prepare(out, force)
+        return _size(scenario, out, risk=risk, runs=runs, seed=seed, workers=workers, progress=progress)
+
+
+def _size(scenario: Scenario, out: Path, *, risk: float, runs: int | None, seed: int | None, workers: int | None,
+          progress: Callable[[str, int, int], None] | None) -> Sizing:
     report = (lambda stage: (lambda done, total: progress(stage, done, total))) if progress else (lambda stage: None)
     base = simulate(scenario, runs=runs, seed=seed, workers=workers, out=out / "base", force=True, progress=report("base"))
-    n = base.manifest["runs"]
+    n = base.manifest.runs
     pools = pool_meta(base.manifest)
     figures = _figures(out / "base", pools, n, risk)
     sized, skipped = _choose(figures, pools, out / "base", n)
@@ -94,7 +102,7 @@ def size(
     confirm = None
     if budgets:
         variant = scenario.with_overrides({_override_path(pool): value for pool, value in budgets.items()})
-        confirm = simulate(variant, runs=n, seed=base.manifest["seed"], workers=workers, out=out / "confirm", force=True,
+        confirm = simulate(variant, runs=n, seed=base.manifest.seed, workers=workers, out=out / "confirm", force=True,
                            progress=report("confirm"))
         achieved = _figures(out / "confirm", pool_meta(confirm.manifest), n, risk)
         sized = sized.join(achieved.select("pool", "year", pl.col("p_dry").alias("p_dry_confirmed"),
@@ -105,17 +113,15 @@ def size(
     table = (sized.with_columns((pl.col("budget_needed_yuan") - pl.col("budget_yuan")).alias("change_yuan"),
                                 (pl.col("p_dry_confirmed") <= pl.col("risk") + 1e-12).alias("within_risk"))
              .select(COLUMNS).sort("pool", "year"))
-    _write(out, table)
+    _write(out, table, base.manifest)
     return Sizing(table=table, base=base, confirm=confirm, skipped=skipped, out=out)
 
 
 def _prepare(out: Path, force: bool) -> None:
+    """Refuse an earlier sizing unless ``force``; its files are replaced only when the new one is done."""
     earlier = [p for p in (out / "sizing.parquet", out / "base" / MANIFEST, out / "confirm" / MANIFEST) if p.exists()]
     if earlier and not force:
         raise OutputError(f"{out}: holds an earlier sizing ({earlier[0].relative_to(out)}); add --force to replace it or choose another --out")
-    for name in ("sizing.parquet", "sizing.csv"):
-        (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def _figures(run_dir: Path, pools: pl.DataFrame, runs: int, risk: float) -> pl.DataFrame:
@@ -145,7 +151,7 @@ def _choose(figures: pl.DataFrame, pools: pl.DataFrame, run_dir: Path, runs: int
             rows.append(budgeted)
     unlimited = figures.group_by("pool").agg(pl.col("budget_yuan").is_null().all().alias("none")).filter("none").height
     if unlimited:
-        skipped.append((f"{unlimited} pool(s)", "no limit in the policy: nothing to size (`sim report` shows what they would need)"))
+        skipped.append((f"{unlimited} pool(s)" if unlimited > 1 else "1 pool", "no limit in the policy: nothing to size (`sim report` shows what they would need)"))
     frame = pl.concat(rows) if rows else figures.clear()
     return frame.with_columns(pl.lit(runs, pl.Int64).alias("runs")), skipped
 
@@ -172,8 +178,14 @@ def _override_path(pool: str) -> str:
     return f"overrides.{policy}.pools.{pool_id}.budget"
 
 
-def _write(out: Path, table: pl.DataFrame) -> None:
-    for name, writer in (("sizing.parquet", table.write_parquet), ("sizing.csv", table.write_csv)):
+SIZING_UNITS = {"budget_yuan": "yuan", "demand_mean": "yuan", "budget_needed_yuan": "yuan", "budget_needed_lo": "yuan",
+                "budget_needed_hi": "yuan", "change_yuan": "yuan", "p_dry": "share", "risk": "share"}
+
+
+def _write(out: Path, table: pl.DataFrame, manifest) -> None:
+    metadata = manifest.parquet_metadata("sizing", SIZING_UNITS)
+    parquet = lambda path: table.write_parquet(path, metadata=metadata)  # noqa: E731
+    for name, writer in (("sizing.parquet", parquet), ("sizing.csv", table.write_csv)):
         path = out / name
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         writer(tmp)

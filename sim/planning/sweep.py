@@ -27,7 +27,7 @@ import io
 import itertools
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,9 +39,12 @@ from sim import __version__
 from sim.errors import InputError, OutputError, SimError
 from sim.report.display import interval, percent, short_paths, short_pool, wan, wan_up
 from sim.report.figures import pool_figures, pool_meta, pool_risk
-from sim.report.page import Cell, box, document, esc, image, section, table
-from sim.runs.runner import simulate
-from sim.runs.storage import MANIFEST, clear, read_manifest, scan
+from sim.report.lang import Lang, tr
+from sim.report.page import Cell, box, document, esc, figure, section, table
+from sim.runs.lock import locked
+from sim.runs.manifest import Manifest, read_manifest
+from sim.runs.runner import check_options, output_folder, simulate
+from sim.runs.storage import MANIFEST, clear, scan
 from sim.scenario.schema import Scenario
 
 FORBIDDEN = ("monte_carlo.",)  # a sweep keeps runs and seed common; use --runs / --seed
@@ -77,7 +80,7 @@ class SweepResult:
     seed: int
     risk: float
     table: pl.DataFrame
-    manifest: dict = field(default_factory=dict)
+    manifest: Manifest | None = None
 
     def varying_pools(self) -> list[str]:
         return varying(self.table)
@@ -181,26 +184,38 @@ def sweep(
     out: str | Path | None = None,
     force: bool = False,
     risk: float = 0.05,
+    lang: Lang = "zh",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SweepResult:
     """Run every variant with the same seed, then compare them; write sweep.parquet/.csv/.html.
 
+    ``lang``: the language of sweep.html (zh or en).
+
     Raises :class:`SweepError` / :class:`ScenarioError` for a bad path or value (before any
     run), and :class:`OutputError` when ``out`` holds an earlier sweep and not ``force``.
     """
+    check_options(runs=runs, seed=seed, batch_size=None, workers=workers, engine="auto", resume=False, force=force)
     variants = plan(scenario, axes)
-    out = Path(out) if out is not None else Path("outputs") / f"{scenario.name}-sweep"
-    _prepare(out, [v.name for v in variants], force)
+    out = output_folder(out, scenario) if out is not None else Path("outputs") / f"{scenario.name}-sweep"
+    with locked(out):
+        _prepare(out, [v.name for v in variants], force)
+        return _sweep(scenario, axes, variants, out, runs=runs, seed=seed, workers=workers, risk=risk, lang=lang,
+                      progress=progress)
+
+
+def _sweep(scenario: Scenario, axes: list[Axis], variants: list[Variant], out: Path, *, runs: int | None,
+           seed: int | None, workers: int | None, risk: float, lang: Lang,
+           progress: Callable[[str, int, int], None] | None) -> SweepResult:
     seed = seed if seed is not None else scenario.monte_carlo.seed
     n = runs if runs is not None else scenario.monte_carlo.runs
-    manifest = {}
+    manifest = None
     for v in variants:
         update = (lambda name: (lambda done, total: progress(name, done, total)))(v.name) if progress else None
         result = simulate(v.scenario, runs=n, seed=seed, workers=workers, out=out / v.name, force=True, progress=update)
         manifest = manifest or result.manifest
     table = compare(out, axes, variants, runs=n, risk=risk)
     result = SweepResult(out, axes, variants, n, seed, risk, table, manifest)
-    _write(result)
+    _write(result, lang)
     return result
 
 
@@ -212,9 +227,6 @@ def _prepare(out: Path, names: list[str], force: bool) -> None:
         if folder.name not in names and (folder / MANIFEST).exists():
             clear(folder)
             shutil.rmtree(folder, ignore_errors=True)
-    for name in ("sweep.parquet", "sweep.csv", "sweep.html"):
-        (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def compare(out: Path, axes: list[Axis], variants: list[Variant], *, runs: int, risk: float) -> pl.DataFrame:
@@ -257,51 +269,57 @@ def varying(table: pl.DataFrame) -> list[str]:
 
 # --------------------------------------------------------------------------- files
 
-def _write(result: SweepResult) -> None:
+def _write(result: SweepResult, lang: Lang) -> None:
     out = result.out
-    for name, writer in (("sweep.parquet", result.table.write_parquet), ("sweep.csv", result.table.write_csv)):
+    units = {c: "yuan" for c in ("budget_yuan", "demand_mean", "granted_mean", "granted_se", "unmet_mean", "unmet_se",
+                                 "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi")}
+    metadata = result.manifest.parquet_metadata("sweep", units | {"p_dry": "share", "p_dry_se": "share", "risk": "share"})
+    parquet = lambda path: result.table.write_parquet(path, metadata=metadata)  # noqa: E731
+    for name, writer in (("sweep.parquet", parquet), ("sweep.csv", result.table.write_csv)):
         tmp = out / f".{name}.{os.getpid()}.tmp"
         writer(tmp)
         os.replace(tmp, out / name)
     tmp = out / f".sweep.html.{os.getpid()}.tmp"
-    tmp.write_text(html(result), encoding="utf-8")
+    tmp.write_text(html(result, lang=lang), encoding="utf-8")
     os.replace(tmp, out / "sweep.html")
 
 
-def html(result: SweepResult) -> str:
-    """The comparison page: variants, a chart per pool the sweep moved, the table."""
+def html(result: SweepResult, *, lang: Lang = "zh") -> str:
+    """The comparison page: variants, a chart per pool the sweep moved (inline SVG), the table."""
     from sim.report import charts  # matplotlib loads only when a page is drawn
 
-    sc = result.manifest.get("scenario", {})
-    single = len({p["policy"] for p in result.manifest.get("programs", [])}) <= 1
-    title = f"Sweep: {sc.get('title') or sc.get('name', '')}"
-    meta = (f"scenario <code>{esc(sc.get('name'))}</code> · {len(result.variants)} variants × {result.runs} runs · "
-            f"seed {result.seed} for every variant (common random numbers) · generated {dt.datetime.now():%Y-%m-%d %H:%M} by sim {__version__}")
-    headers = ["variant"] + [a.path for a in result.axes] + ["folder"]
+    sc = result.manifest.scenario
+    single = result.manifest.single_policy
+    title = tr(lang, "Sweep: {title}", title=sc.title or sc.name)
+    meta = (f"{tr(lang, 'scenario')} <code>{esc(sc.name)}</code> · "
+            f"{tr(lang, '{n} variants × {runs} runs · seed {seed} for every variant (common random numbers)', n=len(result.variants), runs=result.runs, seed=result.seed)}"
+            f" · {dt.datetime.now():%Y-%m-%d %H:%M} {tr(lang, 'by sim {version}', version=__version__)}")
+    headers = [tr(lang, "variant")] + [a.path for a in result.axes] + [tr(lang, "folder")]
     rows = [[Cell(v.name)] + [Cell(v.labels[a.path]) for a in result.axes] + [Cell(f"{v.name}/")] for v in result.variants]
     moved = result.varying_pools()
     names = [v.name for v in result.variants]
     titles = dict(result.table.select("pool", "title").unique().iter_rows())
+    none = tr(lang, "No pool's figures differ between the variants.")
     pictures = "".join(
         f"<h3>{esc(short_pool(p, single))} · {esc(titles.get(p) or '')}</h3>"
-        + image(charts.sweep(result.table, p, short_pool(p, single), names), f"sweep figures of {p}")
-        for p in moved) or '<p class="missing">No pool\'s figures differ between the variants.</p>'
-    notes = [f"Variants differ only by the values set; every variant uses seed {result.seed}, so the differences are the "
-             "effect of the change, not sampling noise between variants.",
-             "Amounts in 万元; ± is the Monte Carlo standard error; each variant's full report: <code>sim report "
-             f"{esc(str(result.out))}/v01</code> …"]
-    body = [f"<h1>{esc(title)}</h1>", f'<p class="meta">{meta}</p>', box(notes, title="How to read this sweep"),
-            section("variants", "Variants", table(headers, rows)),
-            section("chart-sweep", "What changes across the variants", pictures),
-            section("comparison", f"Comparison per pool and year (budget needed at {percent(result.risk, 0)} risk)",
-                    _comparison_table(result, single))]
-    return document(title, "".join(body))
+        + figure(charts.sweep(result.table, p, short_pool(p, single), names, lang=lang), f"{titles.get(p) or ''} {p}")
+        for p in moved) or f'<p class="missing">{none}</p>'
+    notes = [tr(lang, "Variants differ only by the values set; every variant uses seed {seed}, so the differences are the "
+                      "effect of the change, not sampling noise between variants.", seed=result.seed),
+             tr(lang, "Amounts in 万元; ± is the Monte Carlo standard error; each variant's full report: <code>sim report "
+                      "{out}/v01</code> …", out=esc(str(result.out)))]
+    body = [f"<h1>{esc(title)}</h1>", f'<p class="meta">{meta}</p>', box(notes, title=tr(lang, "How to read this sweep")),
+            section("variants", tr(lang, "Variants"), table(headers, rows)),
+            section("chart-sweep", tr(lang, "What changes across the variants"), pictures),
+            section("comparison", tr(lang, "Comparison per pool and year (budget needed at {risk} risk)", risk=percent(result.risk, 0)),
+                    _comparison_table(result, single, lang))]
+    return document(title, "".join(body), lang="zh-CN" if lang == "zh" else "en")
 
 
-def _comparison_table(result: SweepResult, single: bool) -> str:
-    headers = ["pool", "year", "variant"] + short_paths([a.path for a in result.axes])
-    headers += [Cell(h, num=True) for h in ("pool budget", "P(dry) ± se", "demand mean", "granted mean ± se",
-                                            "unmet mean ± se", "budget needed", "needed 95% CI")]
+def _comparison_table(result: SweepResult, single: bool, lang: Lang) -> str:
+    headers = [tr(lang, "pool"), tr(lang, "year"), tr(lang, "variant")] + short_paths([a.path for a in result.axes])
+    headers += [Cell(tr(lang, h), num=True) for h in ("pool budget", "P(dry) ± se", "demand mean", "granted mean ± se",
+                                                      "unmet mean ± se", "budget needed", "needed 95% CI")]
     rows = []
     moved = result.varying_pools()
     frame = result.table.filter(pl.col("pool").is_in(moved)) if moved else result.table
@@ -312,15 +330,15 @@ def _comparison_table(result: SweepResult, single: bool) -> str:
                 lead = [Cell(short_pool(pool, single), sub=r["title"] or "", rowspan=by_pool.height, cls="title")
                         if first else None, Cell(str(year), rowspan=part.height) if i == 0 else None]
                 first = False
-                rows.append(lead + [Cell(r["variant"])] + [Cell(str(r[a.path])) for a in result.axes] + _figures(r))
+                rows.append(lead + [Cell(r["variant"])] + [Cell(str(r[a.path])) for a in result.axes] + _figures(r, lang))
     same = sorted(set(result.table["pool"].to_list()) - set(moved)) if moved else []
-    note = (f"<p>Pools with the same figures in every variant (in sweep.parquet, left out here): "
-            f"{esc(', '.join(short_pool(p, single) for p in same))}.</p>" if same else "")
+    note = (f"<p>{tr(lang, 'Pools with the same figures in every variant (in sweep.parquet, left out here): {pools}.', pools=esc(', '.join(short_pool(p, single) for p in same)))}</p>"
+            if same else "")
     return table(headers, rows) + note
 
 
-def _figures(r: dict) -> list[Cell]:
-    return [Cell(wan(r["budget_yuan"], 0) if r["budget_yuan"] is not None else "no limit", num=True),
+def _figures(r: dict, lang: Lang) -> list[Cell]:
+    return [Cell(wan(r["budget_yuan"], 0) if r["budget_yuan"] is not None else tr(lang, "no limit"), num=True),
             Cell(f"{percent(r['p_dry'])} ± {percent(r['p_dry_se'])}", num=True),
             Cell(wan(r["demand_mean"], 0), num=True),
             Cell(f"{wan(r['granted_mean'], 0)} ± {wan(r['granted_se'], 0)}", num=True),

@@ -17,7 +17,7 @@ from fractions import Fraction
 import numpy as np
 
 from sim.policy.attributes import VOCABULARY
-from sim.policy.models import Benefit, Condition, Policy, Program
+from sim.policy.models import Benefit, Bound, Condition, Policy, Program
 
 Attrs = Mapping[str, np.ndarray]
 
@@ -74,6 +74,22 @@ def raw_amount(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
 
 
 def _rate_of(benefit: Benefit, attrs: Attrs) -> np.ndarray:
+    amount = _split_rate(benefit, attrs)
+    if benefit.bound is None:
+        return amount
+    return np.minimum(amount, _bound(benefit.bound, attrs))
+
+
+def _bound(bound: Bound, attrs: Attrs) -> np.ndarray:
+    """``rate × share × base`` rounded down: the share's yuan of the base first, then the rate."""
+    base = np.asarray(attrs[bound.base], dtype=np.int64)
+    if bound.share is not None:
+        share = np.clip(np.asarray(attrs[bound.share], dtype=np.float64), 0.0, 1.0)
+        base = np.floor(base * share).astype(np.int64)
+    return times(base, bound.rate)
+
+
+def _split_rate(benefit: Benefit, attrs: Attrs) -> np.ndarray:
     base = np.asarray(attrs[benefit.base], dtype=np.int64)
     if benefit.split is None:
         return times(base, benefit.rate)
@@ -98,11 +114,14 @@ def _tiers(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
     return out
 
 
-def uplift_rate(policy: Policy, attrs: Attrs, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per firm, the uplift as numerator/denominator arrays (皖北 +20% → 6/5 for the uplifted)."""
+def uplift_rate(policy: Policy, program_id: str, attrs: Attrs, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per firm, the uplift as numerator/denominator arrays (皖北 +20% → 6/5 for the uplifted).
+
+    Only the uplifts in force that reach the program count (:meth:`Policy.uplifts_for`).
+    """
     num = np.ones(n, dtype=np.int64)
     den = np.ones(n, dtype=np.int64)
-    for up in policy.uplifts:
+    for up in policy.uplifts_for(program_id):
         hit = condition_mask(up.when, attrs)
         factor = 1 + up.rate
         num = np.where(hit, num * factor.numerator, num)
@@ -110,18 +129,22 @@ def uplift_rate(policy: Policy, attrs: Attrs, n: int) -> tuple[np.ndarray, np.nd
     return num, den
 
 
-def entitlement(policy: Policy, program: Program, attrs: Attrs, n: int) -> np.ndarray:
-    """Yuan each firm is entitled to: rule, then cap, then any uplift (0 if not eligible)."""
-    amount = raw_amount(program.benefit, attrs, n)
+def entitlement(policy: Policy, program_id: str, attrs: Attrs, n: int) -> np.ndarray:
+    """Yuan each firm is entitled to under ``policy.programs[program_id]``: rule, then cap,
+    then any uplift in force that reaches the program (0 if not eligible)."""
+    program = policy.programs[program_id]
+    total = raw_amount(program.benefit, attrs, n)
     cap = program.cap.amount if program.cap else None
-    num, den = uplift_rate(policy, attrs, n)
-    uplifted = (amount * num) // den
-    if cap is None:
-        total = uplifted
-    else:
-        raises = any(u.raises_cap for u in policy.uplifts)
-        cap_arr = (np.full(n, cap, dtype=np.int64) * num) // den if raises else np.full(n, cap, dtype=np.int64)
-        total = np.minimum(uplifted, cap_arr)
+    uplifts = policy.uplifts_for(program_id)
+    if uplifts:  # without any, the rate is 1/1 and the arithmetic can be skipped
+        num, den = uplift_rate(policy, program_id, attrs, n)
+        total = (total * num) // den
+        if cap is not None and any(u.raises_cap for u in uplifts):
+            cap = (np.full(n, cap, dtype=np.int64) * num) // den
+    if cap is not None:
+        total = np.minimum(total, cap)
+    if not program.eligibility:
+        return total
     return np.where(eligible(program, attrs, n), total, 0)
 
 

@@ -32,6 +32,9 @@ def load_policy(path: str | Path, overrides: dict[str, Any] | None = None) -> Po
     """
     path = Path(path)
     data, lines = read_yaml(path, PolicyError)
+    if "segments" in data and "id" not in data:
+        raise PolicyError.one(path, "", "is a scenario, not a policy file: it has segments; give a policy file or id, "
+                              "e.g. policies/binjiang.yaml or binjiang (`sim run` takes the scenario)", 1)
     for dotted_path, value in (overrides or {}).items():
         set_path(data, dotted_path, value, PolicyError, str(path))
     return validate_policy(data, str(path), lines)
@@ -53,13 +56,17 @@ def validate_policy(data: dict, file: str, lines: Lines | None = None) -> Policy
 
 
 def reference_problems(policy: Policy, file: str, lines: Lines) -> list[Problem]:
-    """Names that point nowhere: a program's pool, programs named by stacking rules and caps."""
+    """Names that point nowhere: a program's pool or other reading, programs named by rules, caps and uplifts."""
     out = []
     for pid, prog in policy.programs.items():
         if prog.pool is not None and prog.pool not in policy.pools:
             loc = ("programs", pid, "pool")
             out.append(Problem(file, ".".join(loc), f"names pool {prog.pool!r}, which is not among pools ({', '.join(p for p, v in policy.pools.items() if not v.implicit)})", lines.get(loc)))
-    for where, rules in (("stacking", policy.stacking), ("firm_caps", policy.firm_caps)):
+    for pid, prog in policy.programs.items():
+        if prog.instead_of is not None and (prog.instead_of not in policy.programs or prog.instead_of == pid):
+            loc = ("programs", pid, "instead_of")
+            out.append(Problem(file, ".".join(loc), f"names {prog.instead_of!r}, which is not another program of the policy", lines.get(loc)))
+    for where, rules in (("stacking", policy.stacking), ("firm_caps", policy.firm_caps), ("uplifts", policy.uplifts)):
         for i, rule in enumerate(rules):
             for j, name in enumerate(rule.programs):
                 if name not in policy.programs:

@@ -17,7 +17,7 @@ import datetime as dt
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from sim.policy.attributes import VOCABULARY, coerce_value
 from sim.policy.money import MoneyError, parse_money, parse_rate
@@ -49,10 +49,22 @@ def _budget(value: Any) -> Any:
     return _money(value)
 
 
-Money = Annotated[int, BeforeValidator(_money)]
-Budget = Annotated[int | dict[int, int] | None, BeforeValidator(_budget)]
-Rate = Annotated[Fraction, BeforeValidator(parse_rate)]
-Price = Annotated[Fraction, BeforeValidator(_price)]
+# How each value is written in a file, for the JSON Schema editors read (`sim schema policy`).
+MONEY_SCHEMA = {"anyOf": [{"type": "integer", "minimum": 0},
+                          {"type": "string", "pattern": r"^\s*(\d+|\d{1,3}(,\d{3})+)(\.\d+)?\s*[万亿]?\s*元?\s*$"}],
+                "description": "An amount in yuan: 2000, 2000万, 1.5亿 or 2,000万元", "examples": ["2000万", "1亿"]}
+RATE_SCHEMA = {"anyOf": [{"type": "number", "minimum": 0},
+                         {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?\s*[%‰]|\d+\s*/\s*\d+|\d+(\.\d+)?)\s*$"}],
+               "description": "A rate: 30%, 1‰, 1/3 or 0.3", "examples": ["30%", "1/3"]}
+PRICE_SCHEMA = {"anyOf": [RATE_SCHEMA["anyOf"][0], RATE_SCHEMA["anyOf"][1], MONEY_SCHEMA["anyOf"][1]],
+                "description": "Yuan per unit: 0.12 (per kWh), 1000 (per rack) or 100万 (per standard)"}
+Money = Annotated[int, BeforeValidator(_money), WithJsonSchema(MONEY_SCHEMA)]
+Budget = Annotated[int | dict[int, int] | None, BeforeValidator(_budget), WithJsonSchema({
+    "anyOf": [MONEY_SCHEMA, {"type": "object", "additionalProperties": MONEY_SCHEMA, "propertyNames": {"pattern": r"^\d{4}$"}},
+              {"type": "null"}],
+    "description": "Per budget year (4000万), by year ({2025: 4000万, 2026: 5000万}), or empty: no limit in the text"})]
+Rate = Annotated[Fraction, BeforeValidator(parse_rate), WithJsonSchema(RATE_SCHEMA)]
+Price = Annotated[Fraction, BeforeValidator(_price), WithJsonSchema(PRICE_SCHEMA)]
 Funder = Literal["province", "city", "district", "county"]
 Selection = Literal["entitlement", "recognition", "competitive", "case_by_case"]
 Rationing = Literal["first_come", "competitive", "pro_rata"]
@@ -77,7 +89,8 @@ def _attribute(name: str) -> str:
     return name
 
 
-Attr = Annotated[str, BeforeValidator(_attribute)]
+Attr = Annotated[str, BeforeValidator(_attribute), WithJsonSchema({
+    "type": "string", "enum": sorted(VOCABULARY), "description": "A firm attribute of the vocabulary (sim/policy/attributes.py)"})]
 
 
 class Condition(Strict):
@@ -171,6 +184,26 @@ class Tier(Strict):
 BenefitKind = Literal["fixed", "rate", "tiers", "per_unit", "none"]
 
 
+class Bound(Strict):
+    """A second ceiling a rate rule must also respect: ``rate`` × ``share`` × ``base``.
+
+    Binjiang （二十一）: the interest subsidy is at most 50% of the interest paid (the rule)
+    and at most 50% of the LPR on the loan (``{rate: 50%, share: lpr, base: loan_principal}``).
+    """
+
+    rate: Rate
+    base: Attr
+    share: Attr | None = None
+
+    @model_validator(mode="after")
+    def _kinds(self) -> "Bound":
+        if VOCABULARY[self.base].kind != "money":
+            raise ValueError(f"bound.base must be an amount of money; {self.base} is not")
+        if self.share is not None and VOCABULARY[self.share].kind != "share":
+            raise ValueError(f"bound.share must be a share attribute (0-1); {self.share} is not")
+        return self
+
+
 class Benefit(Strict):
     """How the amount is computed before the cap.
 
@@ -179,6 +212,7 @@ class Benefit(Strict):
     its ``rate`` × ``base``.  ``per_unit``: ``price`` yuan per unit of ``base``.
     ``none``: the text gives no formula (一事一议, or only a ceiling with no base).
     ``upto``: the text states the figure as a ceiling (最高, 不超过), not a fixed sum.
+    ``bound``: a second ceiling on a rate rule (:class:`Bound`), the smaller of the two applies.
     """
 
     kind: BenefitKind
@@ -191,6 +225,7 @@ class Benefit(Strict):
     tiers: tuple[Tier, ...] = ()
     base_period: Literal["current_year", "previous_year"] = "current_year"
     upto: bool = False
+    bound: Bound | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> "Benefit":
@@ -205,9 +240,9 @@ class Benefit(Strict):
             if getattr(self, field) in (None, ()):
                 raise ValueError(f"a {self.kind} benefit needs '{field}'")
         allowed = set(need[self.kind]) | {"kind", "base_period", "upto"}
-        allowed |= {"split"} if self.kind == "rate" else set()
+        allowed |= {"split", "bound"} if self.kind == "rate" else set()
         allowed |= {"base"} if self.kind == "tiers" else set()
-        extra = [f for f in ("amount", "base", "rate", "split", "price", "on") if getattr(self, f) is not None and f not in allowed]
+        extra = [f for f in ("amount", "base", "rate", "split", "price", "on", "bound") if getattr(self, f) is not None and f not in allowed]
         if self.tiers and self.kind != "tiers":
             extra.append("tiers")
         if extra:
@@ -232,6 +267,8 @@ class Benefit(Strict):
     def attributes(self) -> set[str]:
         """Attributes whose numbers the amount depends on."""
         names = {self.base, self.on, self.split.share if self.split else None}
+        if self.bound is not None:
+            names |= {self.bound.base, self.bound.share}
         return {n for n in names if n}
 
 
@@ -286,14 +323,24 @@ class Funding(Strict):
 
 
 class Uplift(Strict):
-    """A top-up on every program of the policy for firms meeting a condition (皖北 +20%)."""
+    """A top-up for firms meeting a condition, on the programs the text reaches (皖北 +20%).
+
+    ``programs`` lists them (empty: every program).  A text that only permits the uplift
+    (可上浮, "may be raised") gives ``enabled: false``: it is off unless a scenario switches
+    it on (``overrides: {anhui.uplifts.0.enabled: {value: true, why: …}}``).
+    """
 
     clause: str
     quote: str
     when: Condition
     rate: Rate
     raises_cap: bool = True
+    programs: tuple[str, ...] = ()
+    enabled: bool = True
     note: str | None = None
+
+    def reaches(self, program_id: str) -> bool:
+        return not self.programs or program_id in self.programs
 
 
 class Stacking(Strict):
@@ -369,6 +416,12 @@ class Pool(Strict):
     implicit: bool = False
     note: str | None = None
 
+    @model_validator(mode="after")
+    def _one_budget_for_life(self) -> "Pool":
+        if self.period == "life" and isinstance(self.budget, dict):
+            raise ValueError("@budget: a pool over the policy's life (period: life) has one budget, not one per year")
+        return self
+
     def budget_in(self, year: int) -> int | None:
         if isinstance(self.budget, dict):
             return self.budget.get(year)
@@ -376,7 +429,12 @@ class Pool(Strict):
 
 
 class Program(Strict):
-    """One clause or sub-item that pays money or vouchers."""
+    """One clause or sub-item that pays money or vouchers.
+
+    ``instead_of`` marks another reading of the sentence a program encodes (Yinchuan 第六條's
+    buyer): written with ``enabled: false``, it stays off unless a scenario switches it on,
+    and then the program it names is off, so one switch changes the reading.
+    """
 
     clause: str
     source: str
@@ -394,6 +452,7 @@ class Program(Strict):
     all_or_nothing: bool = False
     funding: Funding | None = None
     enabled: bool = True
+    instead_of: str | None = None
     note: str | None = None
 
     @model_validator(mode="after")
@@ -412,7 +471,11 @@ class Program(Strict):
 
 
 class Policy(Strict):
-    """One source document: its window, pools, programs and the rules between them."""
+    """One source document: its window, pools, programs and the rules between them.
+
+    ``source`` (and each program's) names the document's text relative to the policy file,
+    e.g. ``sources/004_ef3e153d4278fd14.txt`` (:mod:`sim.policy.sources` reads it).
+    """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -440,7 +503,17 @@ class Policy(Strict):
         return self.programs[program_id].funding or self.funding
 
     def enabled_programs(self) -> dict[str, Program]:
-        return {k: p for k, p in self.programs.items() if p.enabled}
+        """Programs in force: enabled, and not replaced by an enabled other reading."""
+        replaced = {p.instead_of for p in self.programs.values() if p.enabled and p.instead_of}
+        return {k: p for k, p in self.programs.items() if p.enabled and k not in replaced}
+
+    def uplifts_for(self, program_id: str) -> tuple[Uplift, ...]:
+        """The uplifts in force that reach a program."""
+        return tuple(u for u in self.uplifts if u.enabled and u.reaches(program_id))
+
+    def uplift_attributes(self, program_id: str) -> set[str]:
+        """Attributes a firm needs for the uplifts of a program to be decided."""
+        return {u.when.attr for u in self.uplifts_for(program_id)}
 
 
 

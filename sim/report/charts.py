@@ -1,4 +1,4 @@
-"""Charts of a budget report, drawn with matplotlib (Agg) into PNG bytes.
+"""Charts of a budget report, drawn with matplotlib as SVG whose text stays text.
 
 Four pictures answer a finance department's questions at a glance:
 
@@ -9,16 +9,20 @@ Four pictures answer a finance department's questions at a glance:
 - the probability that each pool has run dry by each date;
 - grants by funder per year, with the 5–95% range across runs.
 
-Text is English and program/pool ids: matplotlib here has no CJK font, and the Chinese
-titles sit beside the ids in the HTML tables.  Every function returns PNG bytes (or None
-when there is nothing to draw), so the HTML page can embed them as data URIs and open
-offline.
+Each chart is SVG with ``svg.fonttype: none``: its labels are ``<text>`` elements, not
+outlines, so the reader's browser draws the Chinese (pool and program titles, labels in
+Chinese) with its own fonts and no CJK font is needed on the machine that makes the
+report; the text can be searched and copied.  Labels follow the report's language
+(:mod:`sim.report.lang`).  Every function returns the SVG markup (or None when there is
+nothing to draw), for the HTML page to carry inline, so it opens offline.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import warnings
 
 import matplotlib
 
@@ -28,6 +32,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from sim.report.lang import Lang, tr  # noqa: E402
+
 WAN = 10_000
 BUDGET_COLOUR = "#c0392b"
 NEEDED_COLOUR = "#1f4e79"
@@ -35,16 +41,33 @@ FAN_COLOUR = "#2e86c1"
 PALETTE = ("#2e86c1", "#e67e22", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#d4ac0d")
 DPI = 100
 
+FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Zen Hei",
+         "DejaVu Sans"]  # the browser picks the first it has; matplotlib measures with the first it has
 plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False, "axes.spines.right": False,
-                     "figure.dpi": DPI, "savefig.dpi": DPI})
+                     "figure.dpi": DPI, "savefig.dpi": DPI, "svg.fonttype": "none", "svg.hashsalt": None,
+                     "font.family": "sans-serif", "font.sans-serif": FONTS})
 
 
-def png(fig) -> bytes:
-    """The figure as PNG bytes; the figure is closed (pyplot keeps figures alive otherwise)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
+def svg(fig) -> str:
+    """The figure as inline SVG markup (no XML prologue), scaled to its container; the figure is closed."""
+    buffer = io.StringIO()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from")  # the browser has the glyphs
+        fig.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(fig)
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)  # creator and date: not for readers
+    text = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text)  # HTML knows SVG's namespaces; no URL is left in the page
+    return re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"', r'<svg class="chart" \1', text, count=1)
+
+
+MONTH_ZH = matplotlib.ticker.FuncFormatter(lambda x, _: f"{mdates.num2date(x).month}月")
+
+
+def _label(title: str | None, key: str) -> str:
+    """A pool or program as a chart shows it: its Chinese title and its id."""
+    return f"{title} ({key})" if title else key
 
 
 def _year_axes(n: int, *, height: float = 2.6):
@@ -52,7 +75,8 @@ def _year_axes(n: int, *, height: float = 2.6):
     return fig, list(axes[0])
 
 
-def fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | None], years: list[int]) -> bytes | None:
+def fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | None], years: list[int], *,
+        title: str | None = None, lang: Lang = "en") -> str | None:
     """Cumulative grants through each year of ``pool``: p10–p90 band, median line, budget line.
 
     ``frame`` is :func:`sim.report.figures.cumulative_grants` (all pools); ``budgets`` maps year to
@@ -66,21 +90,23 @@ def fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | Non
         rows = part.filter(pl.col("year") == year)
         ax.set_title(f"{year}")
         ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b"))
+        ax.xaxis.set_major_formatter(MONTH_ZH if lang == "zh" else mdates.DateFormatter("%b"))
         ax.set_xlim(dt.date(year, 1, 1), dt.date(year, 12, 31))
         if rows.height:
             dates = rows["date"].to_list()
             ax.fill_between(dates, rows["p10"].to_numpy() / WAN, rows["p90"].to_numpy() / WAN, color=FAN_COLOUR,
-                            alpha=0.25, linewidth=0, label="10–90% of runs")
-            ax.plot(dates, rows["p50"].to_numpy() / WAN, color=FAN_COLOUR, linewidth=1.6, label="median")
+                            alpha=0.25, linewidth=0, label=tr(lang, "10–90% of runs"))
+            ax.plot(dates, rows["p50"].to_numpy() / WAN, color=FAN_COLOUR, linewidth=1.6, label=tr(lang, "median"))
         budget = budgets.get(year)
         if budget is not None:
-            ax.axhline(budget / WAN, color=BUDGET_COLOUR, linestyle="--", linewidth=1.2, label="budget")
+            ax.axhline(budget / WAN, color=BUDGET_COLOUR, linestyle="--", linewidth=1.2, label=tr(lang, "budget"))
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("granted since 1 Jan (10k yuan)")
+    axes[0].set_ylabel(tr(lang, "granted since 1 Jan (万元)"))
     axes[0].set_ylim(bottom=0)
+    fig.suptitle(tr(lang, "Cumulative grants through the year: {pool}", pool=_label(title, label)), x=0.01, ha="left",
+                 y=1.12, fontsize=10)
     _legend(fig, axes)
-    return png(fig)
+    return svg(fig)
 
 
 def _legend(fig, axes) -> None:
@@ -94,7 +120,8 @@ def _legend(fig, axes) -> None:
                    fontsize=8, frameon=False)
 
 
-def demand(frame: pl.DataFrame, pool: str, label: str, risk_rows: pl.DataFrame, years: list[int], risk: float) -> bytes | None:
+def demand(frame: pl.DataFrame, pool: str, label: str, risk_rows: pl.DataFrame, years: list[int], risk: float, *,
+           title: str | None = None, lang: Lang = "en") -> str | None:
     """Histogram of ``pool``'s demand per year across runs, budget and budget needed at ``risk`` marked.
 
     ``frame`` is the per-run pool demand (pool, year, run, demand); ``risk_rows`` the
@@ -107,7 +134,7 @@ def demand(frame: pl.DataFrame, pool: str, label: str, risk_rows: pl.DataFrame, 
     cumulative = (risk_rows["basis"] == "cumulative").any()
     for ax, year in zip(axes, years):
         values = part.filter(pl.col("year") == year)["demand"].to_numpy() / WAN
-        ax.set_title(f"{year}" + (" (cumulative)" if cumulative else ""))
+        ax.set_title(f"{year}" + (tr(lang, "(cumulative)") if cumulative else ""))
         if len(values):
             ax.hist(values, bins=min(40, max(10, len(values) // 10)), color="#95a5a6", edgecolor="white", linewidth=0.4)
         row = risk_rows.filter(pl.col("year") == year)
@@ -115,28 +142,30 @@ def demand(frame: pl.DataFrame, pool: str, label: str, risk_rows: pl.DataFrame, 
             r = row.row(0, named=True)
             if r["budget_needed_lo"] is not None and r["budget_needed_hi"] is not None:
                 ax.axvspan(r["budget_needed_lo"] / WAN, r["budget_needed_hi"] / WAN, color=NEEDED_COLOUR, alpha=0.12, linewidth=0)
-            ax.axvline(r["budget_needed_yuan"] / WAN, color=NEEDED_COLOUR, linewidth=1.4, label=f"needed at {risk:.0%} risk (95% CI shaded)")
+            ax.axvline(r["budget_needed_yuan"] / WAN, color=NEEDED_COLOUR, linewidth=1.4,
+                       label=tr(lang, "needed at {risk} risk (95% CI shaded)", risk=f"{risk:.0%}"))
             if r["budget_yuan"] is not None:
-                ax.axvline(r["budget_yuan"] / WAN, color=BUDGET_COLOUR, linestyle="--", linewidth=1.2, label="budget")
-        ax.set_xlabel("demand (10k yuan)")
+                ax.axvline(r["budget_yuan"] / WAN, color=BUDGET_COLOUR, linestyle="--", linewidth=1.2, label=tr(lang, "budget"))
+        ax.set_xlabel(tr(lang, "demand (万元)"))
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("runs")
+    axes[0].set_ylabel(tr(lang, "runs"))
+    fig.suptitle(tr(lang, "Annual demand: {pool}", pool=_label(title, label)), x=0.01, ha="left", y=1.12, fontsize=10)
     _legend(fig, axes)
-    return png(fig)
+    return svg(fig)
 
 
-def dry_by_date(curve: pl.DataFrame, labels: dict[str, str], years: list[int]) -> bytes:
+def dry_by_date(curve: pl.DataFrame, labels: dict[str, str], years: list[int], *, lang: Lang = "en") -> str:
     """Probability that each pool has run dry by each date (annual pools restart each 1 January)."""
     fig, ax = plt.subplots(figsize=(10.5, 3.2))
     start, end = dt.date(years[0], 1, 1), dt.date(years[-1], 12, 31)
     ax.set_xlim(start, end)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.set_ylabel("P(ran dry by date)")
+    ax.set_ylabel(tr(lang, "P(ran dry by date)"))
     for y in years[1:]:
         ax.axvline(dt.date(y, 1, 1), color="#bbb", linewidth=0.6)
     if curve.height == 0:
-        ax.text(0.5, 0.5, "No pool ran dry in any run", transform=ax.transAxes, ha="center", va="center", color="#555")
+        ax.text(0.5, 0.5, tr(lang, "No pool ran dry in any run"), transform=ax.transAxes, ha="center", va="center", color="#555")
     for i, (pool,) in enumerate(curve.select("pool").unique(maintain_order=True).iter_rows()):
         colour = PALETTE[i % len(PALETTE)]
         part = curve.filter(pl.col("pool") == pool)
@@ -156,11 +185,11 @@ def dry_by_date(curve: pl.DataFrame, labels: dict[str, str], years: list[int]) -
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     if curve.height:
         ax.legend(loc="upper left", fontsize=7, frameon=False)
-    ax.set_title("Probability that a pool has run dry, by date", loc="left")
-    return png(fig)
+    ax.set_title(tr(lang, "Probability that a pool has run dry, by date"), loc="left")
+    return svg(fig)
 
 
-def funders(figures: pl.DataFrame) -> bytes | None:
+def funders(figures: pl.DataFrame, *, lang: Lang = "en") -> str | None:
     """Mean grants by funder per year, error bars from the 5th to the 95th percentile of runs."""
     if figures.height == 0:
         return None
@@ -174,17 +203,17 @@ def funders(figures: pl.DataFrame) -> bytes | None:
         mean = np.array([rows[y]["mean"] / WAN if y in rows else 0 for y in years])
         lo = np.array([rows[y]["p5"] / WAN if y in rows else 0 for y in years])
         hi = np.array([rows[y]["p95"] / WAN if y in rows else 0 for y in years])
-        ax.bar(x + (i - (len(names) - 1) / 2) * width, mean, width * 0.9, color=PALETTE[i % len(PALETTE)], label=name,
+        ax.bar(x + (i - (len(names) - 1) / 2) * width, mean, width * 0.9, color=PALETTE[i % len(PALETTE)], label=tr(lang, name),
                yerr=np.vstack([np.maximum(mean - lo, 0), np.maximum(hi - mean, 0)]), capsize=3, ecolor="#333")
     ax.set_xticks(x, [str(y) for y in years])
-    ax.set_ylabel("granted (10k yuan)")
+    ax.set_ylabel(tr(lang, "granted (万元)"))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, frameon=False, ncols=min(len(names), 4))
-    ax.set_title("Grants by funder per year (mean; bars: 5th–95th percentile of runs)", loc="left")
-    return png(fig)
+    ax.set_title(tr(lang, "Grants by funder per year (mean; bars: 5th–95th percentile of runs)"), loc="left")
+    return svg(fig)
 
 
-def sweep(frame: pl.DataFrame, pool: str, label: str, variants: list[str]) -> bytes:
+def sweep(frame: pl.DataFrame, pool: str, label: str, variants: list[str], *, lang: Lang = "en") -> str:
     """Key figures of one pool across a sweep's variants: P(dry), mean grants, mean unmet demand, per year.
 
     ``frame`` is :func:`sim.planning.sweep.compare` restricted to nothing (all pools); x is the
@@ -195,8 +224,8 @@ def sweep(frame: pl.DataFrame, pool: str, label: str, variants: list[str]) -> by
     fig, axes = plt.subplots(1, 3, figsize=(10.5, 2.8), squeeze=False)
     axes = list(axes[0])
     x = np.arange(len(variants))
-    panels = (("p_dry", "P(runs dry)", 1.0), ("granted_mean", "mean grants (10k yuan)", WAN),
-              ("unmet_mean", "mean unmet demand (10k yuan)", WAN))
+    panels = (("p_dry", tr(lang, "P(runs dry)"), 1.0), ("granted_mean", tr(lang, "mean grants (万元)"), WAN),
+              ("unmet_mean", tr(lang, "mean unmet demand (万元)"), WAN))
     for ax, (col, title, scale) in zip(axes, panels):
         for i, year in enumerate(years):
             rows = {r["variant"]: r for r in part.filter(pl.col("year") == year).iter_rows(named=True)}
@@ -208,10 +237,10 @@ def sweep(frame: pl.DataFrame, pool: str, label: str, variants: list[str]) -> by
                 ax.plot(x, ys, marker="o", markersize=3, color=PALETTE[i % len(PALETTE)], label=str(year))
         ax.set_title(title, loc="left")
         ax.set_xticks(x, [str(i + 1) for i in range(len(variants))])
-        ax.set_xlabel("variant")
+        ax.set_xlabel(tr(lang, "variant"))
         ax.grid(alpha=0.3)
         if col == "p_dry":
             ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
             ax.set_ylim(-0.02, 1.02)
     _legend(fig, axes[:1])
-    return png(fig)
+    return svg(fig)

@@ -36,14 +36,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sim.errors import OutputError, SimError
+from sim.errors import OptionError, OutputError
+from sim.report.display import interval, percent, wan, wan_up
+from sim.report.page import Cell, esc, table
 from sim.report.uncertainty import (
     order_statistics,
     proportion_se,
     quantile_ranks,
     wilson,
 )
-from sim.runs.storage import read_manifest, scan
+from sim.runs.lock import holds, locked
+from sim.runs.manifest import Manifest, read_manifest
+from sim.runs.storage import recover, resume_command, scan
 from sim.scenario.model import pool_openings
 
 QUANTILES = (0.05, 0.5, 0.9, 0.95, 0.99)
@@ -64,21 +68,20 @@ def pct(q: float) -> str:
 
 # --------------------------------------------------------------------------- metadata
 
-def program_meta(manifest: dict) -> pl.DataFrame:
+def program_meta(manifest: Manifest | None) -> pl.DataFrame:
     """Programs of a run: policy, program, clause, title (Chinese, as printed), pool, selection."""
-    rows = manifest.get("programs", [])
     schema = {"policy": pl.String, "program": pl.String, "clause": pl.String, "title": pl.String,
               "pool": pl.String, "selection": pl.String}
-    return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
+    rows = [{k: getattr(p, k) for k in schema} for p in (manifest.programs if manifest else ())]
+    return pl.DataFrame(rows, schema=schema)
 
 
-def pool_meta(manifest: dict) -> pl.DataFrame:
+def pool_meta(manifest: Manifest | None) -> pl.DataFrame:
     """Pools by budget year: pool, title, rationing, period (year|life), year, budget_yuan (null: no limit)."""
     schema = {"pool": pl.String, "title": pl.String, "rationing": pl.String, "period": pl.String,
               "year": pl.Int32, "budget_yuan": pl.Int64}
-    rows = [{"pool": p["pool"], "title": p.get("title"), "rationing": p.get("rationing"), "period": p.get("period", "year"),
-             "year": int(y), "budget_yuan": b}
-            for p in manifest.get("pools", []) for y, b in (p.get("budgets") or {}).items()]
+    rows = [{"pool": p.pool, "title": p.title, "rationing": p.rationing, "period": p.period, "year": int(y), "budget_yuan": b}
+            for p in (manifest.pools if manifest else ()) for y, b in p.budgets.items()]
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -178,7 +181,7 @@ def pool_figures(program_years: pl.LazyFrame, *, runs: int, pools: pl.DataFrame 
 
     Columns: pool, title, year, budget_yuan (null: no limit), measure, then :data:`STAT_COLUMNS`.
     """
-    pools = pools if pools is not None else pool_meta({})
+    pools = pools if pools is not None else pool_meta(None)
     out = by_measure(pool_runs(program_years, runs=runs, pools=pools), ["pool", "year"], MEASURES, runs=runs)
     out = out.join(pools.select("pool", "year", "title", "budget_yuan"), on=["pool", "year"], how="left")
     return out.select("pool", "title", "year", "budget_yuan", "measure", *STAT_COLUMNS)
@@ -282,7 +285,7 @@ def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: in
 
 def _check_risk(risk: float) -> None:
     if not 0 < risk < 1:
-        raise SimError(f"risk(={risk}) must be a probability strictly between 0 and 1, e.g. 0.05 for 5%")
+        raise OptionError("--risk", risk, "must be a probability strictly between 0 and 1, e.g. --risk 0.05 for 5%")
 
 
 def _get_sorted(col: str, rank: int | None) -> pl.Expr:
@@ -384,7 +387,7 @@ class Report:
     """All figures of one run's outputs; see each function for its columns."""
 
     out: Path
-    manifest: dict
+    manifest: Manifest
     runs: int
     risk: float
     programs: pl.DataFrame       # program_figures
@@ -408,26 +411,59 @@ class Report:
         keys = self.programs.filter((pl.col("measure") == "demand") & (pl.col("p99") > 0)).select("policy", "program").unique()
         return self.programs.join(keys, on=["policy", "program"], how="semi")
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the risk table — per pool and year, P(dry) ± se and the budget needed with its 95% interval."""
+        m = self.manifest
+        head = (f"<p><b>Budget report</b> {esc(m.scenario.name)} {esc(m.scenario.title)} · {self.runs} runs · "
+                f"seed {m.seed} · budget needed at {percent(self.risk, 1)} risk · amounts in 万元</p>")
+        rows = []
+        for r in self.pool_risk.filter(pl.col("pool").is_in(shown_pools(self))).iter_rows(named=True):
+            limited = r["budget_yuan"] is not None
+            rows.append([Cell(r["pool"], sub=r["title"] or ""), Cell(str(r["year"])),
+                         Cell(wan(r["budget_yuan"], 0) if limited else "no limit", num=True),
+                         Cell(f"{percent(r['p_dry'])} ± {percent(r['p_dry_se'])}" if limited else "—", num=True),
+                         Cell(wan_up(r["budget_needed_yuan"]), num=True),
+                         Cell(interval(r["budget_needed_lo"], r["budget_needed_hi"], wan_up), num=True)])
+        headers = ["pool", "year", Cell("budget", num=True), Cell("P(dry) ± se", num=True),
+                   Cell("budget needed", num=True), Cell("95% CI", num=True)]
+        style = ("<style>.sim-report td.num, .sim-report th.num {text-align: right} "
+                 ".sim-report .sub {display: block; color: #666; font-size: smaller}</style>")
+        return f'<div class="sim-report">{style}{head}{table(headers, rows)}</div>'
+
 
 def build_report(out: str | Path, *, risk: float = 0.05) -> Report:
     """Read a complete run's outputs and compute every figure of the report.
 
-    Raises :class:`OutputError` when ``out`` is not a complete run (see :func:`sim.runs.storage.scan`).
+    The folder's lock is held while it is read (a run writing it makes this refuse,
+    naming that run), and every table is read against one and the same manifest, so the
+    figures belong to exactly one run.  Raises :class:`OutputError` when ``out`` is not a
+    complete run or a part is damaged (see :func:`sim.runs.storage.scan`), and
+    :class:`FolderBusy` when another process writes it.
     """
     _check_risk(risk)
     out = Path(out)
-    program_years = scan(out, "program_years")
-    pool_years = scan(out, "pool_years")
-    funder_years = scan(out, "funder_years")
-    manifest = read_manifest(out)
-    runs = int(manifest.get("runs") or 0)
-    if runs < 1:
-        raise OutputError(f"{out}: the manifest records no runs")
+    read_manifest(out)  # not a run: refused before the folder's lock is taken
+    with locked(out, create=False, reading=True):
+        if holds(out):
+            recover(out)
+        manifest = read_manifest(out)
+        try:
+            return _figures(out, manifest, risk)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise OutputError(f"{out}: cannot read the run's tables ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                              f"if a part is damaged, delete it and run `{resume_command(manifest, out)}`") from None
+
+
+def _figures(out: Path, manifest: Manifest, risk: float) -> Report:
+    runs = manifest.runs
+    program_years = scan(out, "program_years", manifest=manifest)
+    pool_years = scan(out, "pool_years", manifest=manifest)
+    funder_years = scan(out, "funder_years", manifest=manifest)
     programs, pools = program_meta(manifest), pool_meta(manifest)
     exposure = pool_exposure(pool_years, program_years, runs=runs, pools=pools)
     fan = None
-    if "awards" in manifest.get("tables", []):
-        fan = cumulative_grants(scan(out, "awards"), runs=runs, programs=programs)
+    if "awards" in manifest.tables:
+        fan = cumulative_grants(scan(out, "awards", manifest=manifest), runs=runs, programs=programs)
     return Report(
         out=out, manifest=manifest, runs=runs, risk=risk,
         programs=program_figures(program_years, runs=runs, programs=programs),
@@ -476,6 +512,19 @@ def summary_long(report: Report) -> pl.DataFrame:
     return pl.concat(parts).with_columns(pl.col("year").cast(pl.Int32))
 
 
+def dry_at(pool_demand: pl.DataFrame, pool: str, year: int, budget: int) -> tuple[int, int, float]:
+    """What the page's budget box shows for a budget: runs whose demand reaches it, runs, mean unmet yuan.
+
+    ``pool_demand`` is :attr:`Report.pool_demand` (demand as counted against the budget:
+    a life pool's cumulated).  A first-come pool runs dry exactly in those runs; the unmet
+    demand is ``mean(max(demand − budget, 0))`` over all runs.
+    """
+    demand = pool_demand.filter((pl.col("pool") == pool) & (pl.col("year") == year))["demand"].to_numpy()
+    if len(demand) == 0:
+        return 0, 0, 0.0
+    return int((demand >= budget).sum()), len(demand), float(np.maximum(demand - budget, 0).mean())
+
+
 def shown_pools(report: Report) -> list[str]:
     """Pools worth showing: those with a budget or with demand in some run."""
     budgeted = report.pool_risk.filter(pl.col("budget_yuan").is_not_null())["pool"].unique().to_list()
@@ -498,3 +547,28 @@ def imprecise(report: Report, *, tolerance: float = 0.05) -> pl.DataFrame:
             .with_columns(width.alias("halfwidth"))
             .filter(lo.is_null() | hi.is_null() | (pl.col("halfwidth") > tolerance))
             .drop("_max"))
+
+
+def pool_summary(out: str | Path) -> pl.DataFrame:
+    """The short table `sim run` prints: per pool and year, budget, demand and grants (p50, p90), P(dry).
+
+    Percentiles as in the report (the ``ceil(N q)``-th smallest of the runs' values, runs
+    without demand counting as 0), so that `sim run` and `sim report` agree on one folder.
+    Columns: pool, year, budget, demand_p50, demand_p90, granted_p50, granted_p90, p_dry.
+    """
+    out = Path(out)
+    manifest = read_manifest(out)
+    runs, pools = manifest.runs, pool_meta(manifest)
+    program_years = scan(out, "program_years", manifest=manifest)
+    per_run = pool_runs(program_years, runs=runs, pools=pools)
+    k50, k90 = quantile_ranks(runs, 0.5).k, quantile_ranks(runs, 0.9).k
+    figures = (per_run.group_by("pool", "year")
+               .agg(*[pl.col(m).sort().get(k - 1).alias(f"{m}_p{q}") for m in ("demand", "granted") for q, k in ((50, k50), (90, k90))])
+               .collect())
+    dry = (scan(out, "pool_years", manifest=manifest).group_by("pool", "year")
+           .agg((pl.col("exhausted_on").is_not_null().sum() / runs).alias("p_dry")).collect())
+    return (pools.select("pool", "year", pl.col("budget_yuan").alias("budget"))
+            .join(figures, on=["pool", "year"], how="left").join(dry, on=["pool", "year"], how="left")
+            .with_columns(pl.col("p_dry").fill_null(0.0))
+            .select("pool", "year", "budget", "demand_p50", "demand_p90", "granted_p50", "granted_p90", "p_dry")
+            .sort("pool", "year"))

@@ -1,22 +1,70 @@
-"""The report in a terminal: four compact tables that fit in 100 columns.
+"""The report in a terminal: four compact tables that fit in 100 columns, and how any table is shown.
 
 A finance officer at a terminal wants the answer first: which pool runs dry, how likely,
 and what budget keeps it under the target risk; then demand and grants per pool, per
 program (with its clause and Chinese title) and per funder.  The HTML page and the
 workbook hold every percentile and interval; here each figure keeps its uncertainty in
 one short form (± standard error, or a 95% interval).
+
+:func:`show` prints any of sim's tables without ever cutting a number: as a table when it
+fits the console, else one block per row, each value with its column's name.
 """
 
 from __future__ import annotations
 
 import polars as pl
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
 from sim.report.figures import Report, imprecise, shown_pools
+from sim.report.lang import Lang, tr
+
+
+def show(console: Console, table: Table) -> None:
+    """Print ``table`` whole: as drawn when its narrowest layout fits the console, else one block per row."""
+    wide = console.options.update(width=10_000)
+    if Measurement.get(console, wide, table).minimum <= console.width:
+        console.print(table)
+    else:
+        if table.title:
+            console.print(Text(_text(table.title), style="bold"))  # wraps between words
+        console.print(stacked(table, console.width), soft_wrap=True)
+
+
+def stacked(table: Table, width: int) -> Text:
+    """A table as text blocks: the first column as a heading, then ``column: value`` pairs.
+
+    Lines break only between pairs, so a value is never split (a pair wider than the
+    whole line gets a line of its own).
+    """
+    headers = [_text(c.header).replace("\n", " ") for c in table.columns]
+    rows = list(zip(*[list(c.cells) for c in table.columns]))
+    out = Text()
+    heading = None
+    for row in rows:
+        cells = [_text(c) for c in row]
+        if cells[0] and cells[0] != heading:
+            heading = cells[0]
+            out.append(heading + "\n", style="bold")
+        line = ""
+        for pair in (f"{h}: {v}" for h, v in zip(headers[1:], cells[1:]) if v.strip()):
+            if line and cell_len(line + "; " + pair) > width:
+                out.append(line + "\n")
+                line = "  " + pair
+            else:
+                line = (line + "; " + pair) if line else "  " + pair
+        if line:
+            out.append(line + "\n")
+    return out
+
+
+def _text(value) -> str:
+    return value.plain if isinstance(value, Text) else str(value)
 
 
 def _table(title: str) -> Table:
@@ -24,26 +72,27 @@ def _table(title: str) -> Table:
                  collapse_padding=True, show_edge=False, pad_edge=False)
 
 
-def _num(table: Table, *names: str) -> None:
+def _num(table: Table, lang: Lang, *names: str) -> None:
     for name in names:
-        table.add_column(name, justify="right", no_wrap=True)
+        label = name if name in ("p5", "p50", "p95", "p99") else tr(lang, name)  # percentiles read the same in both
+        table.add_column(label, justify="right", no_wrap=True)
 
 
 def _single(report: Report) -> bool:
-    return len({p["policy"] for p in report.manifest.get("programs", [])}) <= 1
+    return report.manifest.single_policy
 
 
-def risk_table(report: Report) -> Table:
-    t = _table(f"Pools (万元): chance of running dry; budget needed at {percent(report.risk, 0)} risk")
-    t.add_column("pool", max_width=26, overflow="fold")
-    _num(t, "year", "budget", "P(dry)", "± se", "dry by\nmedian", "needed", "needed\n95% CI", "needed\n− budget")
+def risk_table(report: Report, lang: Lang = "en") -> Table:
+    t = _table(tr(lang, "Pools (万元): chance of running dry; budget needed at {risk} risk", risk=percent(report.risk, 0)))
+    t.add_column(tr(lang, "pool"), max_width=26, overflow="fold")
+    _num(t, lang, "year", "budget", "P(dry)", "± se", "dry by\nmedian", "needed", "needed\n95% CI", "needed\n− budget")
     frame = report.pool_risk.filter(pl.col("pool").is_in(shown_pools(report)))
     for (pool,), part in frame.group_by("pool", maintain_order=True):
         for i, r in enumerate(part.iter_rows(named=True)):
             limited = r["budget_yuan"] is not None
             t.add_row(short_pool(pool, _single(report)) if i == 0 else "",
                       f"{r['year']}{'*' if r['basis'] == 'cumulative' else ''}",
-                      wan(r["budget_yuan"], 0) if limited else "no limit",
+                      wan(r["budget_yuan"], 0) if limited else tr(lang, "no limit"),
                       percent(r["p_dry"]) if limited else "—", percent(r["p_dry_se"]) if limited else "",
                       day(r["dry_p50"]), wan_up(r["budget_needed_yuan"]),
                       interval(r["budget_needed_lo"], r["budget_needed_hi"], wan_up),
@@ -51,10 +100,10 @@ def risk_table(report: Report) -> Table:
     return t
 
 
-def pool_table(report: Report) -> Table:
-    t = _table("Pools (万元): demand, grants and unmet demand per year")
-    t.add_column("pool", max_width=26, overflow="fold")
-    _num(t, "year", "demand\nmean ± se", "demand\np95", "granted\nmean", "granted\np95", "unmet\nmean", "unmet\np95")
+def pool_table(report: Report, lang: Lang = "en") -> Table:
+    t = _table(tr(lang, "Pools (万元): demand, grants and unmet demand per year"))
+    t.add_column(tr(lang, "pool"), max_width=26, overflow="fold")
+    _num(t, lang, "year", "demand\nmean ± se", "demand\np95", "granted\nmean", "granted\np95", "unmet\nmean", "unmet\np95")
     wide = _wide(report.pools.filter(pl.col("pool").is_in(shown_pools(report))), ["pool", "year"])
     for (pool,), part in wide.group_by("pool", maintain_order=True):
         for i, r in enumerate(part.iter_rows(named=True)):
@@ -65,10 +114,10 @@ def pool_table(report: Report) -> Table:
     return t
 
 
-def program_table(report: Report) -> Table:
-    t = _table("Programs with applications (万元)")
-    t.add_column("program · clause · title", max_width=36, overflow="fold")
-    _num(t, "year", "demand\nmean", "demand\np95", "granted\nmean ± se", "granted\np95", "unmet\nmean")
+def program_table(report: Report, lang: Lang = "en") -> Table:
+    t = _table(tr(lang, "Programs with applications (万元)"))
+    t.add_column(tr(lang, "program · clause · title"), max_width=36, overflow="fold")
+    _num(t, lang, "year", "demand\nmean", "demand\np95", "granted\nmean ± se", "granted\np95", "unmet\nmean")
     wide = _wide(report.active_programs(), ["policy", "program", "clause", "title", "year"])
     for _, part in wide.group_by("policy", "program", maintain_order=True):
         for i, r in enumerate(part.iter_rows(named=True)):
@@ -85,12 +134,12 @@ def program_table(report: Report) -> Table:
     return t
 
 
-def funder_table(report: Report) -> Table:
-    t = _table("Funders (万元): grants per year")
-    t.add_column("funder")
-    _num(t, "year", "mean ± se", "p5", "p50", "p95", "p99")
+def funder_table(report: Report, lang: Lang = "en") -> Table:
+    t = _table(tr(lang, "Funders (万元): grants per year"))
+    t.add_column(tr(lang, "funder"))
+    _num(t, lang, "year", "mean ± se", "p5", "p50", "p95", "p99")
     for r in report.funders.iter_rows(named=True):
-        t.add_row(r["funder"], str(r["year"]), f"{wan(r['mean'], 0)} ± {wan(r['se'], 0)}", wan(r["p5"], 0),
+        t.add_row(tr(lang, r["funder"]), str(r["year"]), f"{wan(r['mean'], 0)} ± {wan(r['se'], 0)}", wan(r["p5"], 0),
                   wan(r["p50"], 0), wan(r["p95"], 0), wan(r["p99"], 0))
     return t
 
@@ -102,32 +151,31 @@ def _wide(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         lambda c: "_".join(reversed(c.split("|"))) if "|" in c else c).sort(keys, maintain_order=True)
 
 
-def notes(report: Report) -> list[str]:
+def notes(report: Report, lang: Lang = "en") -> list[str]:
     out = []
     loose = imprecise(report)
     if loose.height:
         names = ", ".join(f"{short_pool(r['pool'], _single(report))} {r['year']}" for r in loose.head(4).iter_rows(named=True))
-        out.append(f"More runs needed: the 95% interval of the budget needed is wider than ±5% for {loose.height} "
-                   f"pool-year(s) ({names}{', …' if loose.height > 4 else ''}); try --runs {report.runs * 4} "
-                   "(four times the runs halve the intervals).")
+        out.append(tr(lang, "More runs needed: the 95% interval of the budget needed is wider than ±5% for {n} "
+                            "pool-year(s) ({which}); try --runs {runs} (four times the runs halve the intervals).",
+                      n=loose.height, which=names + (", …" if loose.height > 4 else ""), runs=report.runs * 4))
     if report.pool_risk.filter(pl.col("basis") == "cumulative").height:
-        out.append("* a pool with one budget over the policy's life: figures cumulate from the start of the horizon.")
+        out.append(tr(lang, "* a pool with one budget over the policy's life: figures cumulate from the start of the horizon."))
     if report.fan is None:
-        out.append("No awards table: the chart of grants through the year is missing; run with --events to draw it.")
+        out.append(tr(lang, "No awards table: the chart of grants through the year is missing; run with --events to draw it."))
     return out
 
 
-def print_report(report: Report, console: Console) -> None:
+def print_report(report: Report, console: Console, *, lang: Lang = "en") -> None:
     """Print the header line, the four tables and any notes."""
     m = report.manifest
-    sc = m.get("scenario", {})
-    console.print(Text.assemble(("Budget report ", "bold"), f"{sc.get('name')} — {sc.get('title') or ''}"))
-    console.print(f"{report.runs} runs, seed {m.get('seed')}, {' – '.join(m.get('horizon', []))} · "
-                  "± Monte Carlo standard error · 95% intervals", markup=False)
-    for table in (risk_table(report), pool_table(report), program_table(report), funder_table(report)):
+    console.print(Text.assemble((tr(lang, "Budget report") + " ", "bold"), f"{m.scenario.name} — {m.scenario.title or ''}"))
+    console.print(f"{tr(lang, '{runs} runs', runs=report.runs)}, {tr(lang, 'seed {seed}', seed=m.seed)}, "
+                  f"{' – '.join(m.horizon)} · {tr(lang, '± Monte Carlo standard error · 95% intervals')}", markup=False)
+    for table in (risk_table(report, lang), pool_table(report, lang), program_table(report, lang), funder_table(report, lang)):
         console.print()
-        console.print(table)
-    if notes(report):
+        show(console, table)
+    if notes(report, lang):
         console.print()
-    for note in notes(report):
+    for note in notes(report, lang):
         console.print(note, markup=False, style="yellow")

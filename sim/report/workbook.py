@@ -1,16 +1,18 @@
-"""An Excel workbook a budget officer can open and compute with.
+"""An Excel workbook a budget officer can open, filter, chart and compute with.
 
-Each table is a sheet with a frozen header row, a filter, sensible column widths, and
-numbers stored as numbers: amounts in 万元 (yuan / 10,000, exact to the yuan) shown with
-a thousands separator, shares as percentages, dates as dates.  Text in a numeric column
-would stop a SUM; a column of 9-digit yuan would be unreadable; both are avoided.
+Each table is a native Excel table (written with polars' ``write_excel``): a frozen
+header row with filter buttons, banded rows, columns sized to their contents, and numbers
+stored as numbers — amounts in 万元 (yuan / 10,000, exact to the yuan) with a thousands
+separator, shares as percentages, dates as dates.  Text in a numeric column would stop a
+SUM; a column of 9-digit yuan would be unreadable; both are avoided.  A "Charts" sheet
+holds native Excel charts of the main figures (budget against budget needed, the chance
+of running dry, grants by funder), drawn from small tables beside them, so they stay live
+if a reader edits the numbers.  Headings and labels follow the report's language.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,25 +21,25 @@ from typing import Literal
 import polars as pl
 import xlsxwriter
 
-Kind = Literal["text", "int", "year", "wan", "share", "date", "float"]
-FORMATS: dict[str, dict] = {
-    "int": {"num_format": "#,##0"},
-    "year": {"num_format": "0"},
-    "wan": {"num_format": "#,##0.00"},
-    "share": {"num_format": "0.0%"},
-    "date": {"num_format": "yyyy-mm-dd"},
-    "float": {"num_format": "0.000"},
-    "text": {},
-}
+from sim import __version__
+from sim.report.display import short_pool
+from sim.report.figures import FAN, QUANTILES, Report, pct, shown_pools
+from sim.report.lang import Lang, tr
+
+Kind = Literal["text", "int", "year", "wan", "share", "date"]
+FORMATS: dict[str, str] = {"int": "#,##0", "year": "0", "wan": "#,##0.00", "share": "0.0%", "date": "yyyy-mm-dd"}
+STYLE = "Table Style Medium 2"
 
 
 @dataclass(frozen=True)
 class Column:
-    """A sheet column: its header, the frame column it shows, and how its numbers are stored."""
+    """A sheet column: its header (English; translated when written), the frame column it shows, its kind."""
 
     header: str
     source: str
     kind: Kind = "text"
+    values: dict[str, str] | None = None  # English labels of a text column's values (translated when written)
+    fill: tuple[tuple[str, str], ...] = ()  # values of the header's {placeholders}
 
 
 @dataclass(frozen=True)
@@ -47,66 +49,196 @@ class Sheet:
     columns: tuple[Column, ...]
 
 
+def write_workbook(path: str | Path, report: Report, *, lang: Lang = "zh") -> Path:
+    """Write the report's workbook to ``path`` (the caller writes to a temporary name and renames)."""
+    path = Path(path)
+    book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "strings_to_numbers": False})
+    _about(book, about(report, lang), lang)
+    for sheet in sheets(report):
+        _table(book, sheet, lang)
+    _charts(book, report, lang)
+    book.close()
+    return path
+
+
+def _table(book, sheet: Sheet, lang: Lang) -> None:
+    """One native Excel table: translated headers, amounts in 万元, frozen header row."""
+    headers = [tr(lang, c.header, **dict(c.fill)) for c in sheet.columns]
+    exprs = []
+    for c, header in zip(sheet.columns, headers):
+        col = pl.col(c.source)
+        if c.kind == "wan":
+            col = (col.cast(pl.Float64) / 10_000).round(4)
+        elif c.values is not None:
+            col = col.replace_strict({k: tr(lang, v) for k, v in c.values.items()}, default=col)
+        exprs.append(col.alias(header))
+    frame = sheet.frame.select(exprs)
+    name = tr(lang, sheet.name)[:31]
+    frame.write_excel(workbook=book, worksheet=name, table_style=STYLE, table_name=_table_name(sheet.name),
+                      column_formats={h: FORMATS[c.kind] for h, c in zip(headers, sheet.columns) if c.kind in FORMATS},
+                      header_format={"bold": True, "text_wrap": True, "valign": "top"},
+                      freeze_panes=(1, 0), float_precision=4)
+    _widths(book.get_worksheet_by_name(name), frame)
+
+
+def _widths(ws, frame: pl.DataFrame) -> None:
+    """Columns as wide as their longest entry, counting a Chinese character as two, plus room for the filter button."""
+    for j, column in enumerate(frame.columns):
+        values = frame[column].head(2000)
+        if values.dtype.is_numeric():
+            longest = max((len(f"{v:,.2f}") for v in values.drop_nulls()), default=1)
+        else:
+            longest = max((display_width(str(v)) for v in values.drop_nulls()), default=1)
+        ws.set_column(j, j, min(max(longest, display_width(column) + 3) + 2, 60))
+
+
 def display_width(text: str) -> int:
     """Width in character cells: CJK characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def write_workbook(path: str | Path, sheets: list[Sheet], *, about: list[tuple[str, str]] = ()) -> Path:
-    """Write ``sheets`` (after a "Read me" sheet of ``about`` key/value lines) to ``path`` atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_numbers": False})
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-    formats = {k: book.add_format(v) for k, v in FORMATS.items()}
-    if about:
-        _about(book, about, header)
-    for sheet in sheets:
-        _sheet(book, sheet, header, formats)
-    book.close()
-    os.replace(tmp, path)
-    return path
+def _table_name(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
-def _about(book, about: list[tuple[str, str]], header) -> None:
-    ws = book.add_worksheet("Read me")
+def _about(book, rows: list[tuple[str, str]], lang: Lang) -> None:
+    ws = book.add_worksheet(tr(lang, "Read me"))
+    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    ws.write_row(0, 0, ["item", "value"], header)
-    for i, (key, value) in enumerate(about, start=1):
-        ws.write_string(i, 0, key)
+    ws.write_row(0, 0, [tr(lang, "item"), tr(lang, "value")], bold)
+    for i, (key, value) in enumerate(rows, start=1):
+        ws.write_string(i, 0, key, wrap)
         ws.write_string(i, 1, value, wrap)
-    ws.set_column(0, 0, max(12, max(display_width(k) for k, _ in about) + 2))
-    ws.set_column(1, 1, 100, wrap)
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 110)
     ws.freeze_panes(1, 0)
 
 
-def _sheet(book, sheet: Sheet, header, formats) -> None:
-    ws = book.add_worksheet(sheet.name[:31])
-    ws.write_row(0, 0, [c.header for c in sheet.columns], header)
-    widths = [max(display_width(w) for w in c.header.split("\n")) + 2 for c in sheet.columns]
-    for r, row in enumerate(sheet.frame.select([c.source for c in sheet.columns]).iter_rows(), start=1):
-        for j, (col, value) in enumerate(zip(sheet.columns, row)):
-            shown = _write(ws, r, j, col.kind, value, formats[col.kind])
-            widths[j] = max(widths[j], min(shown + 2, 60))
-    for j, w in enumerate(widths):
-        ws.set_column(j, j, w)
-    ws.set_row(0, 15 * max(c.header.count("\n") + 1 for c in sheet.columns))
-    ws.freeze_panes(1, 0)
-    if sheet.frame.height:
-        ws.autofilter(0, 0, sheet.frame.height, len(sheet.columns) - 1)
+# --------------------------------------------------------------------------- what the sheets hold
+
+def _stat_columns() -> tuple[Column, ...]:
+    cols = [Column("runs", "runs", "int"), Column("mean (万元)", "mean", "wan"), Column("se of mean (万元)", "se", "wan")]
+    for q in QUANTILES:
+        p = pct(q)
+        fill = (("p", p),)
+        cols += [Column("{p} (万元)", p, "wan", fill=fill), Column("{p} 95% CI low (万元)", f"{p}_lo", "wan", fill=fill),
+                 Column("{p} 95% CI high (万元)", f"{p}_hi", "wan", fill=fill)]
+    return tuple(cols)
 
 
-def _write(ws, r: int, j: int, kind: Kind, value, fmt) -> int:
-    """Write one cell as its kind; return its displayed width (for the column width)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        ws.write_blank(r, j, None, fmt)
-        return 1
-    if kind == "text":
-        ws.write_string(r, j, str(value))
-        return display_width(str(value))
-    if kind == "date":
-        ws.write_datetime(r, j, dt.datetime.combine(value, dt.time()), fmt)
-        return 10
-    number = value / 10_000 if kind == "wan" else value
-    ws.write_number(r, j, int(number) if kind in ("int", "year") else float(number), fmt)
-    return len(f"{number:,.2f}") if kind in ("wan", "float") else len(f"{number:,}") if kind in ("int", "year") else 6
+MEASURES = {"demand": "demand", "granted": "granted", "unmet": "unmet demand"}
+RATIONING = {"first_come": "first_come", "competitive": "competitive", "pro_rata": "pro_rata"}
+PERIODS = {"year": "year", "life": "life"}
+FUNDERS = {"province": "province", "city": "city", "district": "district", "county": "county"}
+
+
+def sheets(report: Report) -> list[Sheet]:
+    """The workbook's tables, every program, pool and funder included."""
+    risk = Sheet("Pool risk", report.pool_risk, (
+        Column("pool", "pool"), Column("title", "title"), Column("rationing", "rationing", values=RATIONING),
+        Column("period", "period", values=PERIODS), Column("year", "year", "year"),
+        Column("basis", "basis", values={"year": "year", "cumulative": "cumulative"}),
+        Column("budget (万元)", "budget_yuan", "wan"), Column("runs", "runs", "int"), Column("runs dry", "dry_runs", "int"),
+        Column("P(dry)", "p_dry", "share"), Column("P(dry) se", "p_dry_se", "share"),
+        Column("P(dry) 95% CI low", "p_dry_lo", "share"), Column("P(dry) 95% CI high", "p_dry_hi", "share"),
+        Column("dry on p10", "dry_p10", "date"), Column("dry on median", "dry_p50", "date"),
+        Column("dry on p90", "dry_p90", "date"), Column("median date CI low", "dry_p50_lo", "date"),
+        Column("median date CI high", "dry_p50_hi", "date"), Column("target risk", "risk", "share"),
+        Column("budget needed (万元)", "budget_needed_yuan", "wan"),
+        Column("needed 95% CI low (万元)", "budget_needed_lo", "wan"),
+        Column("needed 95% CI high (万元)", "budget_needed_hi", "wan"),
+    ))
+    stats = _stat_columns()
+    measure = Column("measure", "measure", values=MEASURES)
+    pools = Sheet("Pools", report.pools, (Column("pool", "pool"), Column("title", "title"), Column("year", "year", "year"),
+                                          Column("budget (万元)", "budget_yuan", "wan"), measure) + stats)
+    programs = Sheet("Programs", report.programs, (
+        Column("policy", "policy"), Column("program", "program"), Column("clause", "clause"), Column("title", "title"),
+        Column("pool", "pool"), Column("year", "year", "year"), measure) + stats)
+    funders = Sheet("Funders", report.funders, (Column("funder", "funder", values=FUNDERS), Column("year", "year", "year"),
+                                                measure) + stats)
+    result = [risk, pools, programs, funders]
+    if report.fan is not None:
+        result.append(Sheet("Grants through year", report.fan, (
+            Column("pool", "pool"), Column("year", "year", "year"), Column("date", "date", "date"))
+            + tuple(Column("cumulative {p} (万元)", pct(q), "wan", fill=(("p", pct(q)),)) for q in FAN)))
+    return result
+
+
+def about(report: Report, lang: Lang = "zh") -> list[tuple[str, str]]:
+    m = report.manifest
+    sc = m.scenario
+    risk = f"{report.risk:g}"
+    return [
+        (tr(lang, "scenario"), f"{sc.name} — {sc.title or ''}"),
+        (tr(lang, "scenario file"), f"{sc.file} (sha256 {sc.file_sha256})"),
+        (tr(lang, "runs / seed"), f"{report.runs} / {m.seed}"),
+        (tr(lang, "horizon"), " – ".join(m.horizon)),
+        (tr(lang, "generated"), f"{dt.datetime.now():%Y-%m-%d %H:%M} · sim {__version__}"),
+        (tr(lang, "amounts"), tr(lang, "in 万元 (10,000 yuan), stored as numbers exact to the yuan (4 decimals)")),
+        (tr(lang, "statistics"), tr(lang, "mean and percentiles across runs; se = Monte Carlo standard error of the mean; "
+                                          "'95% CI' columns = distribution-free interval of each percentile from order "
+                                          "statistics; a blank bound cannot be set with this many runs (more runs are needed)")),
+        (tr(lang, "demand / granted / unmet"), tr(lang, "demand = what applications were entitled to; granted = paid; "
+                                                        "unmet = demand − granted")),
+        (tr(lang, "Pool risk"), tr(lang, "P(dry) = share of runs in which the pool ran dry (Wilson 95% interval); dry-on "
+                                         "dates among those runs; budget needed = smallest budget with P(demand ≥ budget) "
+                                         "≤ {risk} (basis 'cumulative': a life pool's demand since the start of the "
+                                         "horizon)", risk=risk)),
+        (tr(lang, "Grants through year"), tr(lang, "cumulative grants since 1 January, percentiles across runs, per day")
+         if report.fan is not None else tr(lang, "not available: the run has no awards table (run with --events)")),
+    ]
+
+
+# --------------------------------------------------------------------------- native charts
+
+def _charts(book, report: Report, lang: Lang) -> None:
+    """A sheet of native Excel charts, each drawn from a small table on the same sheet."""
+    ws = book.add_worksheet(tr(lang, "Charts"))
+    name = tr(lang, "Charts")
+    single = report.manifest.single_policy
+    titles = report.manifest.pool_titles()
+    risk = report.pool_risk.filter(pl.col("pool").is_in(shown_pools(report)) & pl.col("budget_yuan").is_not_null())
+    labels = [f"{titles.get(r['pool']) or short_pool(r['pool'], single)} {r['year']}" for r in risk.iter_rows(named=True)]
+    data = pl.DataFrame({
+        tr(lang, "pool"): labels,
+        tr(lang, "budget (万元)"): (risk["budget_yuan"].cast(pl.Float64) / 10_000).round(4),
+        tr(lang, "budget needed (万元)"): (risk["budget_needed_yuan"].cast(pl.Float64) / 10_000).round(4),
+        tr(lang, "P(dry)"): risk["p_dry"],
+    })
+    data.write_excel(workbook=book, worksheet=name, position="A1", table_style=STYLE, table_name="chart_pools",
+                     column_formats={data.columns[1]: FORMATS["wan"], data.columns[2]: FORMATS["wan"],
+                                     data.columns[3]: FORMATS["share"]}, autofit=True)
+    n = data.height
+    if n:
+        budgets = book.add_chart({"type": "bar"})
+        for col in (1, 2):
+            budgets.add_series({"name": [name, 0, col], "categories": [name, 1, 0, n, 0], "values": [name, 1, col, n, col]})
+        budgets.set_title({"name": tr(lang, "Budget and budget needed at {risk} risk (万元)", risk=f"{report.risk:.0%}")})
+        budgets.set_y_axis({"reverse": True})
+        budgets.set_size({"width": 760, "height": max(300, 22 * n + 120)})
+        ws.insert_chart(1, 6, budgets)
+        dry = book.add_chart({"type": "bar"})
+        dry.add_series({"name": [name, 0, 3], "categories": [name, 1, 0, n, 0], "values": [name, 1, 3, n, 3]})
+        dry.set_title({"name": tr(lang, "Chance of running dry with the budget now")})
+        dry.set_x_axis({"num_format": "0%", "min": 0, "max": 1})
+        dry.set_y_axis({"reverse": True})
+        dry.set_legend({"none": True})
+        dry.set_size({"width": 760, "height": max(300, 22 * n + 120)})
+        ws.insert_chart(max(22, n + 8), 6, dry)
+    funders = (report.funders.select("funder", "year", (pl.col("mean") / 10_000).round(4).alias("mean"))
+               .with_columns(pl.col("funder").replace_strict({k: tr(lang, v) for k, v in FUNDERS.items()}, default=pl.col("funder")))
+               .pivot(on="funder", index="year", values="mean").sort("year"))
+    if funders.height and funders.width > 1:
+        top = max(n + 3, 2)
+        funders = funders.with_columns(pl.col("year").cast(pl.String)).rename({"year": tr(lang, "year")})
+        funders.write_excel(workbook=book, worksheet=name, position=(top, 0), table_style=STYLE, table_name="chart_funders",
+                            column_formats={c: FORMATS["wan"] for c in funders.columns[1:]}, autofit=True)
+        chart = book.add_chart({"type": "column"})
+        for col in range(1, funders.width):
+            chart.add_series({"name": [name, top, col], "categories": [name, top + 1, 0, top + funders.height, 0],
+                              "values": [name, top + 1, col, top + funders.height, col]})
+        chart.set_title({"name": tr(lang, "Grants by funder per year (mean; bars: 5th–95th percentile of runs)").split("(")[0]
+                         .split("（")[0].strip()})
+        chart.set_y_axis({"name": tr(lang, "granted (万元)")})
+        ws.insert_chart(max(44, 2 * n + 16), 6, chart)

@@ -2,10 +2,20 @@
 
 An output folder holds one folder per table (``program_years/``, ``pool_years/``,
 ``funder_years/`` and, with events, ``awards/``), each made of one Parquet part per batch
-of runs, and ``manifest.json``.  Every file is written to a temporary name and renamed
-into place, and the manifest lists the batches whose parts are all written: a reader
-trusts only those, so a crash at any moment leaves either a complete batch or one that
-``--resume`` computes again.
+of runs, and ``manifest.json`` (:mod:`sim.runs.manifest`), the commit record.
+
+How a batch is committed: workers write its parts into ``.staged/`` (each file under a
+temporary name, then renamed); the parent lists the batch in the manifest, then moves
+the parts into the table folders.  So the table folders hold only committed batches, and
+DuckDB, pandas or polars reading ``program_years/*.parquet`` during a run never see a
+batch the manifest does not list; a crash at any moment leaves either a committed batch
+or one that ``--resume`` computes again (:func:`settle`).
+
+How a run is replaced (``--force``): the new run is written in ``.next/``, a run folder
+of its own, and swapped in by renames once complete (:func:`swap`); until then the
+earlier run stays whole and readable, and a crash during the swap is finished by
+:func:`recover`.  Hidden names (``.staged``, ``.next``, ``.old``, ``.sim-lock``) are the
+machinery; everything else is the run.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,13 +33,20 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim import __version__
 from sim.engine.outcomes import OUTCOMES
 from sim.errors import OutputError
+from sim.runs.manifest import MANIFEST, SCHEMA_VERSION, Manifest, read_manifest, write_text
 from sim.scenario.model import Model
 
-SCHEMA_VERSION = 1
+__all__ = ["MANIFEST", "SCHEMA_VERSION", "SCHEMAS", "TABLES", "Manifest", "read_manifest", "scan", "to_arrow",
+           "write_part", "part_path"]
+
 TABLES = ("program_years", "pool_years", "funder_years", "awards")
-MANIFEST = "manifest.json"
+REPORT_FILES = ("report.html", "report.xlsx", "summary.parquet")
+STAGED = ".staged"  # parts written by workers, waiting for their batch to be committed
+NEXT = ".next"  # a run that replaces this folder's run once it is complete
+OLD = ".old"  # the replaced run, during the swap
 
 SCHEMAS: dict[str, pa.Schema] = {
     "program_years": pa.schema([
@@ -52,108 +70,292 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 
 def to_arrow(model: Model, name: str, cols: dict[str, np.ndarray]) -> pa.Table:
-    """Turn a batch's numpy columns (with index codes) into a table of the documented schema."""
+    """Turn a batch's numpy columns (with index codes) into a table of the documented schema.
+
+    Names (policy, program, pool, funder, outcome) are looked up from their codes by
+    Arrow's ``take``, so no Python string is made per row.
+    """
     epoch = (model.start - dt.date(1970, 1, 1)).days
-    policies = np.array([p.policy for p in model.programs], dtype=object)
-    programs = np.array([p.id for p in model.programs], dtype=object)
-    pool_keys = np.array([pool.key for pool in model.pools], dtype=object)
-    pool_of_program = np.array([pool_keys[p.pool] for p in model.programs], dtype=object)
+    policies = [p.policy for p in model.programs]
+    programs = [p.id for p in model.programs]
+    pool_of_program = [model.pools[p.pool].key for p in model.programs]
     data: dict[str, Any] = {"run": cols["run"], "year": cols.get("year")}
     if name == "program_years":
         i = cols["program_index"]
-        data.update(policy=policies[i], program=programs[i], pool=pool_of_program[i])
+        data.update(policy=_names(policies, i), program=_names(programs, i), pool=_names(pool_of_program, i))
         for k in ("demand_yuan", "granted_yuan", "applications", "full", "partial", "refused"):
             data[k] = cols[k]
     elif name == "pool_years":
-        data.update(pool=pool_keys[cols["pool_index"]], granted_yuan=cols["granted_yuan"])
+        data.update(pool=_names([pool.key for pool in model.pools], cols["pool_index"]), granted_yuan=cols["granted_yuan"])
         data["budget_yuan"] = pa.array(cols["budget_yuan"], mask=cols["budget_yuan"] < 0)
         data["remaining_yuan"] = pa.array(cols["remaining_yuan"], mask=cols["remaining_yuan"] < 0)
         day = cols["exhausted_day"]
         data["exhausted_on"] = pa.array((day + epoch).astype(np.int32), type=pa.int32(), mask=day < 0).cast(pa.date32())
     elif name == "funder_years":
-        data.update(funder=np.array(model.funders, dtype=object)[cols["funder_index"]], granted_yuan=cols["granted_yuan"])
+        data.update(funder=_names(model.funders, cols["funder_index"]), granted_yuan=cols["granted_yuan"])
     else:
         i = cols["program_index"]
         del data["year"]
         data.update(date=pa.array((cols["day"] + epoch).astype(np.int32), type=pa.int32()).cast(pa.date32()),
-                    firm=cols["firm"], policy=policies[i], program=programs[i],
+                    firm=cols["firm"], policy=_names(policies, i), program=_names(programs, i),
                     entitled_yuan=cols["entitled_yuan"], granted_yuan=cols["granted_yuan"],
-                    outcome=np.array(OUTCOMES, dtype=object)[cols["outcome_code"]],
+                    outcome=_names(list(OUTCOMES), cols["outcome_code"]),
                     pool_balance_yuan=pa.array(cols["pool_balance_yuan"], mask=cols["pool_balance_yuan"] < 0))
     schema = SCHEMAS[name]
-    return pa.table({f.name: pa.array(data[f.name], type=f.type) if not isinstance(data[f.name], pa.Array) else data[f.name] for f in schema}, schema=schema)
+    table = pa.table({f.name: pa.array(data[f.name], type=f.type) if not isinstance(data[f.name], pa.Array) else data[f.name] for f in schema}, schema=schema)
+    return table.replace_schema_metadata(part_metadata(model, name))
+
+
+UNITS: dict[str, dict[str, str]] = {
+    "program_years": {"year": "budget year", "demand_yuan": "yuan", "granted_yuan": "yuan", "applications": "count",
+                      "full": "count", "partial": "count", "refused": "count"},
+    "pool_years": {"year": "budget year", "budget_yuan": "yuan (null: no limit)", "granted_yuan": "yuan",
+                   "remaining_yuan": "yuan (null: no limit)", "exhausted_on": "date (null: never)"},
+    "funder_years": {"year": "budget year", "granted_yuan": "yuan"},
+    "awards": {"date": "date", "entitled_yuan": "yuan", "granted_yuan": "yuan", "pool_balance_yuan": "yuan (null: no limit)"},
+}
+
+
+def part_metadata(model: Model, table: str) -> dict[str, str]:
+    """What a Parquet part says about itself: which scenario and seed, which schema, which units.
+
+    Read it with ``pyarrow.parquet.read_schema(path).metadata`` or DuckDB's
+    ``parquet_kv_metadata``: a part found on its own still says where it came from.
+    """
+    scenario = model.scenario
+    return {"sim.table": table, "sim.schema_version": str(SCHEMA_VERSION), "sim.version": __version__,
+            "sim.scenario": scenario.name, "sim.scenario_sha256": scenario.sha256,
+            "sim.seed": str(scenario.monte_carlo.seed), "sim.units": json.dumps(UNITS[table])}
+
+
+def _names(names: list[str], codes: np.ndarray) -> pa.Array:
+    """The name of each code, as an Arrow string array."""
+    return pa.array(names, type=pa.string()).take(pa.array(codes))
 
 
 def part_path(out: Path, table: str, batch: int) -> Path:
-    return out / table / f"part-{batch:06d}.parquet"
+    """Where a committed batch's part of ``table`` lives."""
+    return Path(out) / table / f"part-{batch:06d}.parquet"
+
+
+def staged_path(out: Path, table: str, batch: int) -> Path:
+    """Where a batch's part waits until the manifest lists the batch."""
+    return Path(out) / STAGED / table / f"part-{batch:06d}.parquet"
 
 
 def write_part(out: Path, table: str, batch: int, data: pa.Table) -> None:
-    """Write one table's part of one batch atomically (temporary file, then rename)."""
-    path = part_path(out, table, batch)
+    """Write one table's part of one batch into the staging folder, atomically.
+
+    Workers call this; the part becomes visible under ``out/<table>/`` only when the
+    parent commits the batch (:func:`publish`).  A failed write (a full disk) leaves no
+    temporary file behind.
+    """
+    path = staged_path(out, table, batch)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(data, tmp, compression="zstd")
-    os.replace(tmp, path)
+    try:
+        pq.write_table(data, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def publish(out: Path, batch: int, tables: tuple[str, ...]) -> None:
+    """Move a committed batch's parts from the staging folder to the table folders."""
+    for table in tables:
+        src, dst = staged_path(out, table, batch), part_path(out, table, batch)
+        if src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+
+
+def tidy(out: Path) -> None:
+    """Remove the staging folder of a complete run (every part is in place)."""
+    shutil.rmtree(Path(out) / STAGED, ignore_errors=True)
 
 
 def write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def read_manifest(out: Path) -> dict:
-    path = Path(out) / MANIFEST
-    if not path.exists():
-        raise OutputError(f"{out}: no {MANIFEST}; this is not the output of `sim run` (or the run never started)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise OutputError(f"{path}: unreadable manifest ({exc})") from None
+    write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def clear(out: Path) -> None:
-    """Remove what `sim run` writes in ``out`` (and nothing else)."""
-    for table in TABLES:
-        shutil.rmtree(out / table, ignore_errors=True)
-    for name in (MANIFEST, "report.html", "report.xlsx", "summary.parquet"):
+    """Remove what `sim run` and `sim report` write in ``out`` (and nothing else)."""
+    for name in (*TABLES, STAGED, NEXT, OLD):
+        shutil.rmtree(out / name, ignore_errors=True)
+    for name in (MANIFEST, *REPORT_FILES):
         (out / name).unlink(missing_ok=True)
 
 
-def drop_stale_parts(out: Path, complete: set[int]) -> None:
-    """Delete parts of batches the manifest does not list as complete, and temporary files."""
+def holds_run(out: Path) -> bool:
+    """True when ``out`` has a manifest or a table folder: something a new run must not mix with."""
+    return (out / MANIFEST).exists() or any((out / t).exists() for t in TABLES)
+
+
+# --------------------------------------------------------------------------- checking and repairing parts
+
+def part_problem(path: Path, table: str) -> str | None:
+    """Why a part cannot be read as ``table`` (missing, not Parquet, another schema), or None."""
+    if not path.exists():
+        return "missing"
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        return f"not a readable Parquet file ({str(exc).splitlines()[0]})"
+    if schema.remove_metadata() != SCHEMAS[table]:
+        return "its columns are not those of the table (written by another version, or another file)"
+    return None
+
+
+def damaged_parts(out: Path, manifest: Manifest, tables: tuple[str, ...] | None = None) -> list[tuple[int, Path, str]]:
+    """(batch, part, what is wrong) for every listed part that is missing or unreadable."""
+    found = []
+    for table in tables or manifest.tables:
+        for batch in manifest.batches_complete:
+            path = part_path(out, table, batch)
+            problem = part_problem(path, table)
+            if problem:
+                found.append((batch, path, problem))
+    return found
+
+
+def settle(out: Path, manifest: Manifest) -> tuple[Manifest, list[str]]:
+    """Bring an interrupted run's folder in line with its manifest before it resumes.
+
+    Parts of listed batches still in the staging folder (the run stopped between the
+    manifest and the move) are moved into place; parts of batches the manifest does not
+    list, staged or not, and temporary files are deleted; a listed batch with a missing or
+    unreadable part is taken off the list, to be computed again.  Returns the manifest to
+    resume with and one note per batch taken off.
+    """
+    for batch in manifest.batches_complete:
+        publish(out, batch, manifest.tables)
+    shutil.rmtree(out / STAGED, ignore_errors=True)
+    notes = []
+    damaged = damaged_parts(out, manifest)
+    for batch, path, problem in damaged:
+        notes.append(f"{path}: {problem}; its batch is computed again")
+    manifest = manifest.without_batches({b for b, _, _ in damaged}) if damaged else manifest
+    listed = set(manifest.batches_complete)
     for table in TABLES:
         folder = out / table
         if not folder.exists():
             continue
         for path in folder.iterdir():
-            if path.name.startswith("."):
+            if path.name.startswith(".") or (path.name.startswith("part-") and _batch_of(path) not in listed):
                 path.unlink(missing_ok=True)
-            elif path.name.startswith("part-") and int(path.stem.split("-")[1]) not in complete:
-                path.unlink(missing_ok=True)
+    return manifest, notes
 
 
-def scan(out: str | Path, table: str, *, allow_incomplete: bool = False) -> pl.LazyFrame:
-    """A lazy frame over the complete batches of one table of a run's outputs.
+def _batch_of(path: Path) -> int | None:
+    try:
+        return int(path.stem.split("-")[1])
+    except (IndexError, ValueError):
+        return None
 
-    Raises :class:`OutputError` when the folder is not a run, the run is incomplete (unless
-    ``allow_incomplete``), or the table was not written (``awards`` needs ``--events``).
+
+# --------------------------------------------------------------------------- replacing a run
+
+def replacement(out: Path) -> Path:
+    """The folder where a run that will replace ``out``'s run is written."""
+    return Path(out) / NEXT
+
+
+def swap(out: Path) -> None:
+    """Replace ``out``'s run by the complete one in ``out/.next``; safe to repeat after a crash.
+
+    The old manifest goes first (a reader then sees no run rather than a mixed one), then
+    each table folder, then the new manifest; the old run and its report files end in
+    ``out/.old``, which is deleted last.  Every step is a rename, so a crash at any point
+    leaves a state :func:`recover` completes.
+    """
+    nxt, old = replacement(out), Path(out) / OLD
+    new = read_manifest(nxt)
+    old.mkdir(exist_ok=True)
+    for name in (MANIFEST, *REPORT_FILES, STAGED):
+        if (out / name).exists():
+            _move(out / name, old / name)
+    for table in TABLES:
+        if (nxt / table).exists():
+            if (out / table).exists():
+                _move(out / table, old / table)
+            os.replace(nxt / table, out / table)
+        elif table not in new.tables and (out / table).exists():
+            _move(out / table, old / table)
+    os.replace(nxt / MANIFEST, out / MANIFEST)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(nxt, ignore_errors=True)
+
+
+def _move(src: Path, dst: Path) -> None:
+    if dst.is_dir():
+        shutil.rmtree(dst)
+    elif dst.exists():
+        dst.unlink()
+    os.replace(src, dst)
+
+
+def recover(out: Path) -> None:
+    """Finish or clean up what a crash left in ``out`` (call with the folder's lock held).
+
+    A complete run in ``.next`` whose swap was cut short is swapped in; the remains of a
+    finished swap (``.old``) are deleted; ``.next`` without a manifest (a replacement that
+    never started) is deleted.  An incomplete run in ``.next`` is kept: ``--resume``
+    finishes it.
     """
     out = Path(out)
-    if not out.exists():
-        raise OutputError(f"{out}: no such folder; run `sim run SCENARIO --out {out}` first")
-    manifest = read_manifest(out)
-    if not manifest.get("complete") and not allow_incomplete:
-        done, total = len(manifest.get("batches_complete", [])), manifest.get("batches", "?")
-        raise OutputError(f"{out}: the run is incomplete ({done} of {total} batches); finish it with `sim run {manifest['scenario']['file']} --out {out} --resume`")
-    if table not in manifest.get("tables", []):
+    nxt = replacement(out)
+    if (nxt / MANIFEST).exists():
+        try:
+            pending = read_manifest(nxt)
+        except OutputError:
+            pending = None
+        if pending is not None and pending.complete:
+            swap(out)
+            return
+        if pending is None:
+            shutil.rmtree(nxt, ignore_errors=True)
+    elif nxt.exists():
+        shutil.rmtree(nxt, ignore_errors=True)
+    shutil.rmtree(out / OLD, ignore_errors=True)
+
+
+def pending_replacement(out: Path) -> Manifest | None:
+    """The manifest of an interrupted replacement run in ``out/.next``, if there is one."""
+    path = replacement(out) / MANIFEST
+    return read_manifest(replacement(out)) if path.exists() else None
+
+
+# --------------------------------------------------------------------------- reading
+
+def scan(out: str | Path, table: str, *, allow_incomplete: bool = False, manifest: Manifest | None = None) -> pl.LazyFrame:
+    """A lazy frame over the complete batches of one table of a run's outputs.
+
+    ``manifest``: the run's manifest as already read (so that several tables are read
+    against one and the same manifest); read from ``out`` when omitted.  Raises
+    :class:`OutputError` when the folder is not a run, the run is incomplete (unless
+    ``allow_incomplete``), the table was not written (``awards`` needs ``--events``), or a
+    part is missing or unreadable (naming it, and how to recompute it).
+    """
+    out = Path(out)
+    manifest = manifest or read_manifest(out)
+    if not manifest.complete and not allow_incomplete:
+        raise OutputError(f"{out}: the run is incomplete ({len(manifest.batches_complete)} of {manifest.batches} batches); "
+                          f"finish it with `{resume_command(manifest, out)}`")
+    if table not in manifest.tables:
         hint = " (run with --events to record it)" if table == "awards" else ""
         raise OutputError(f"{out}: table {table} was not written{hint}")
-    paths = [part_path(out, table, b) for b in sorted(manifest.get("batches_complete", []))]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise OutputError(f"{out}: {len(missing)} part(s) listed in the manifest are missing, e.g. {missing[0]}; run again with --force")
+    damaged = damaged_parts(out, manifest, (table,))
+    if damaged:
+        _, path, problem = damaged[0]
+        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        raise OutputError(f"{path}: {problem}{more}; `{resume_command(manifest, out)}` computes its batch again")
+    paths = [part_path(out, table, b) for b in sorted(manifest.batches_complete)]
     if not paths:
         return pl.LazyFrame(schema=pl.from_arrow(SCHEMAS[table].empty_table()).schema)
     return pl.scan_parquet([str(p) for p in paths])
+
+
+def resume_command(manifest: Manifest, out: Path) -> str:
+    """The exact command that finishes (or repairs) the run in ``out``."""
+    return shlex.join(["sim", "run", manifest.scenario.file, "--out", str(out), "--resume"])

@@ -9,6 +9,7 @@ back at once with its file, line and field.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -19,10 +20,11 @@ from pydantic import ValidationError
 from sim.errors import InputError, PolicyError, Problem, ScenarioError
 from sim.policy.attributes import VOCABULARY
 from sim.policy.load import load_policy, resolve_policy, validate_policy
-from sim.policy.loader import Lines, line_of, problems_from, read_yaml
+from sim.policy.loader import Lines, dotted, line_of, problems_from, read_yaml
 from sim.policy.models import Policy, implicit_pools
 from sim.policy.overrides import apply_path, set_path
-from sim.scenario.schema import Scenario, ScenarioFile
+from sim.scenario.footprint import available_memory, footprint, size
+from sim.scenario.schema import PolicySource, Scenario, ScenarioFile
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -33,22 +35,32 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     """
     path = Path(path)
     raw, lines = read_yaml(path, ScenarioError)
+    if "segments" not in raw and "programs" in raw and "id" in raw:
+        raise ScenarioError.one(path, "", "is a policy file, not a scenario: it has id and programs but no segments; "
+                                "give a scenario that names this policy, e.g. scenarios/binjiang.yaml "
+                                f"(`sim validate {path}` checks a policy)", 1)
     for key, value in (overrides or {}).items():
         apply_path(raw, key, value, str(path))
     return build_scenario(raw, str(path), lines, path.resolve().parent)
 
 
-def build_scenario(raw: dict, file: str, lines: Lines, folder: Path) -> Scenario:
+def build_scenario(raw: dict, file: str, lines: Lines, folder: Path, *, earlier: Scenario | None = None) -> Scenario:
+    """Validate a scenario's data and its policies; ``earlier``: the scenario this one varies (no file read again)."""
     try:
         spec = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(problems_from(exc, file, lines)) from None
-    policies, policy_data = _load_policies(spec, file, lines, folder)
-    problems = _cross_checks(spec, policies, file, lines)
+    if earlier is not None and raw.get("overrides") == earlier.raw.get("overrides"):
+        policies, sources, policy_data = earlier.policies, earlier.sources, list(earlier.policy_data)
+    else:
+        sources = earlier.sources if earlier is not None else _read_policies(spec, file, lines, folder)
+        policies, policy_data = _load_policies(spec, sources, file, lines)
+    problems = _cross_checks(spec, policies, sources, file, lines)
     if problems:
         raise ScenarioError(problems)
     digest = inputs_digest(raw, policy_data)
-    return Scenario(spec=spec, policies=policies, path=file, raw=raw, sha256=digest)
+    return Scenario(spec=spec, policies=policies, path=file, raw=raw, sha256=digest, sources=sources,
+                    policy_data=tuple(policy_data), lines=lines)
 
 
 def inputs_digest(raw: dict, policy_data: list[dict]) -> str:
@@ -64,30 +76,54 @@ def file_digest(path: str | Path) -> str | None:
         return None
 
 
-def _load_policies(spec: ScenarioFile, file: str, lines: Lines, folder: Path) -> tuple[dict[str, Policy], list[dict]]:
-    by_policy: dict[str, dict[str, Any]] = {}
-    for key, override in spec.overrides.items():
-        policy_id, _, rest = key.partition(".")
-        if policy_id not in [Path(p).stem for p in spec.policies] or not rest:
-            raise ScenarioError.one(file, f"overrides.{key}", f"must start with one of the scenario's policies ({', '.join(spec.policies)}) and name a field, e.g. binjiang.pools.compute_vouchers.budget", line_of(lines, ("overrides", key)))
-        by_policy.setdefault(policy_id, {})[rest] = override.value
-        if rest.endswith(".rationing"):
-            by_policy[policy_id][rest + "_basis"] = "scenario"
-    out: dict[str, Policy] = {}
-    datas: list[dict] = []
+def _read_policies(spec: ScenarioFile, file: str, lines: Lines, folder: Path) -> dict[str, PolicySource]:
+    """Read each policy file the scenario names, once."""
+    sources = {}
     for i, name in enumerate(spec.policies):
         try:
             ppath = resolve_policy(name, base=folder.parent if folder.name == "scenarios" else folder)
             data, plines = read_yaml(ppath, PolicyError)
-            data = implicit_pools(data)
-            for key, value in by_policy.get(Path(name).stem, {}).items():
-                set_path(data, key, value, ScenarioError, f"{file}: overrides.{Path(name).stem}")
-            policy = validate_policy(data, str(ppath), plines)
+        except PolicyError as exc:
+            if any(p.file == name for p in exc.problems):  # no such file or id: the scenario's line is at fault
+                raise ScenarioError.one(file, f"policies.{i}", exc.problems[0].message, line_of(lines, ("policies", i))) from None
+            raise
+        sources[name] = PolicySource(path=str(ppath), data=implicit_pools(data), lines=plines)
+    return sources
+
+
+def _load_policies(spec: ScenarioFile, sources: dict[str, PolicySource], file: str,
+                   lines: Lines) -> tuple[dict[str, Policy], list[dict]]:
+    """Apply the scenario's overrides to each policy's data and validate it."""
+    names = {}  # a policy is reached by its id, or by its file's name
+    for name, source in sources.items():
+        names[Path(name).stem] = name
+        names.setdefault(str(source.data.get("id")), name)
+    by_policy: dict[str, dict[str, Any]] = {}
+    prefixes: dict[str, str] = {}
+    for key, override in spec.overrides.items():
+        prefix, _, rest = key.partition(".")
+        if prefix not in names or not rest:
+            ids = ", ".join(sorted({str(s.data.get("id")) for s in sources.values()}))
+            raise ScenarioError.one(file, f"overrides.{key}", f"must start with one of the scenario's policies ({ids}) "
+                                    f"and name a field, e.g. {ids.split(', ')[0]}.pools.<pool>.budget",
+                                    line_of(lines, ("overrides", key)))
+        by_policy.setdefault(names[prefix], {})[rest] = override.value
+        prefixes[names[prefix]] = prefix
+        if rest.endswith(".rationing"):
+            by_policy[names[prefix]][rest + "_basis"] = "scenario"
+    out: dict[str, Policy] = {}
+    datas: list[dict] = []
+    for name in spec.policies:
+        source = sources[name]
+        data = copy.deepcopy(source.data)
+        prefix = prefixes.get(name, Path(name).stem)
+        try:
+            for key, value in by_policy.get(name, {}).items():
+                set_path(data, key, value, ScenarioError, f"{file}: overrides.{prefix}")
+            policy = validate_policy(data, source.path, source.lines)
             datas.append(data)
         except PolicyError as exc:
-            if any(p.file == name for p in exc.problems):
-                raise ScenarioError.one(file, f"policies.{i}", exc.problems[0].message, line_of(lines, ("policies", i))) from None
-            raise _blame_overrides(exc, Path(name).stem, by_policy.get(Path(name).stem, {}), file, lines) from None
+            raise _blame_overrides(exc, prefix, by_policy.get(name, {}), file, lines) from None
         out[policy.id] = policy
     return out, datas
 
@@ -105,8 +141,13 @@ def _blame_overrides(exc: PolicyError, policy_id: str, overrides: dict[str, Any]
     return ScenarioError(problems) if len(problems) != len([p for p in problems if p in exc.problems]) else exc
 
 
-def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], file: str, lines: Lines) -> list[Problem]:
-    """What only makes sense with the policies in hand: names, dates and needed attributes."""
+def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], sources: dict[str, PolicySource], file: str,
+                  lines: Lines) -> list[Problem]:
+    """What only makes sense with the policies in hand: names, dates, pools, needed attributes, size.
+
+    Everything `sim run` would refuse about the inputs is refused here, so that
+    `sim validate` refuses it first, with the line.
+    """
     problems: list[Problem] = []
 
     def bad(loc: tuple, message: str) -> None:
@@ -140,7 +181,7 @@ def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], file: str, li
                 continue
             policy, prog_id = programs[key]
             needed = set(policy.programs[prog_id].attributes())
-            needed |= {u.when.attr for u in policy.uplifts}
+            needed |= policy.uplift_attributes(prog_id)
             funding = policy.funding_of(prog_id)
             if funding.by:
                 needed.add(funding.by)
@@ -150,14 +191,71 @@ def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], file: str, li
             missing = sorted(needed - set(seg.attributes))
             if missing:
                 bad(("segments", i, "take_up", key), f"segment {seg.name} takes up {key}, which needs attributes {', '.join(missing)}; give them under segments.{i}.attributes")
+    if not problems:
+        problems += _review_dates(spec, policies, file, lines)
+        problems += _firm_caps(spec, policies, sources)
+        problems += _fits_in_memory(spec, policies, file, lines)
     return problems
 
 
+def _review_dates(spec: ScenarioFile, policies: dict[str, Policy], file: str, lines: Lines) -> list[Problem]:
+    """A pool's review (its decision day) cannot come before the call of any of its programs ends."""
+    problems = []
+    for key, behaviour in spec.pools.items():
+        pid, _, pool_id = key.partition(".")
+        if not behaviour.review or pid not in policies:
+            continue
+        policy = policies[pid]
+        members = [prog for prog in policy.enabled_programs() if policy.pool_of(prog) == pool_id]
+        calls = {m: (spec.programs.get(f"{pid}.{m}").call.end if f"{pid}.{m}" in spec.programs else "12-31") for m in members}
+        late = {m: end for m, end in calls.items() if end > behaviour.review}
+        if late:
+            program, end = max(late.items(), key=lambda kv: kv[1])
+            loc = ("pools", key, "review")
+            problems.append(Problem(file, dotted(loc), f"review on {behaviour.review} comes before the call of "
+                                    f"{pid}.{program} ends ({end}); review on or after {end}, or end that call earlier",
+                                    line_of(lines, loc)))
+    return problems
+
+
+def _firm_caps(spec: ScenarioFile, policies: dict[str, Policy], sources: dict[str, PolicySource]) -> list[Problem]:
+    """A cap shared by several programs needs its (enabled) programs in one pool."""
+    problems = []
+    by_id = {Path(name).stem: source for name, source in sources.items()}
+    for pid, policy in policies.items():
+        enabled = policy.enabled_programs()
+        for i, cap in enumerate(policy.firm_caps):
+            pools = sorted({policy.pool_of(p) for p in cap.programs if p in enabled})
+            if len(pools) > 1:
+                source = by_id.get(pid)
+                loc = ("firm_caps", i, "programs")
+                problems.append(Problem(source.path if source else pid, dotted(loc),
+                                        f"cap {cap.clause} spans pools {', '.join(pools)}; sim needs the programs a cap "
+                                        "shares to draw on one pool", line_of(source.lines, loc) if source else None))
+    return problems
+
+
+def _fits_in_memory(spec: ScenarioFile, policies: dict[str, Policy], file: str, lines: Lines) -> list[Problem]:
+    """A run whose firms and applications cannot fit in this machine's memory is refused with the estimate."""
+    programs = sum(len(p.enabled_programs()) for p in policies.values())
+    pools = sum(len(p.pools) for p in policies.values())
+    need = footprint(spec, programs, pools, 4)
+    have = available_memory()
+    if need.run_bytes <= have:
+        return []
+    i, seg = max(enumerate(spec.segments), key=lambda s: s[1].firms_at_start + sum(s[1].arrivals_in(y) for y in spec.horizon.years))
+    loc = ("segments", i, "firms_at_start" if seg.firms_at_start >= sum(seg.arrivals_in(y) for y in spec.horizon.years) else "arrivals_per_year")
+    return [Problem(file, dotted(loc), f"a run would hold about {need.firms:,.0f} firms and {need.applications:,.0f} "
+                    f"applications, about {size(need.run_bytes)} of memory; this machine has {size(have)} available. "
+                    "Model fewer firms (a sample, with amounts scaled up) or use a larger machine", line_of(lines, loc))]
+
+
 def load_any(path: Path) -> tuple[str, Any]:
-    """Load ``path`` as the kind its fields say: a policy has programs, a scenario segments."""
+    """Load ``path`` as the kind its fields say: a policy has an id and programs, a scenario policies and segments."""
     data, _ = read_yaml(Path(path), InputError)
-    if "segments" in data:  # checked first: a scenario may also have a 'programs' section
+    if "segments" in data or "policies" in data:  # first: a scenario may also have a 'programs' section
         return "scenario", load_scenario(path)
-    if "programs" in data:
+    if "programs" in data or "id" in data:
         return "policy", load_policy(path)
-    raise InputError.one(path, "", "is neither a policy (it has no 'programs') nor a scenario (it has no 'segments')", 1)
+    raise InputError.one(path, "", "is neither a policy (it has no 'id' and 'programs') nor a scenario "
+                         "(it has no 'policies' and 'segments')", 1)

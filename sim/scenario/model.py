@@ -170,9 +170,7 @@ def _pool(model: Model, scenario: Scenario, policy: Policy, pool_id: str, key: s
     review = {}
     for year in model.years:
         ends = [model.programs[m].behaviour.call.end for m in members]
-        md = behaviour.review if behaviour and behaviour.review else max(ends)
-        if md < max(ends):
-            raise ScenarioError.one(scenario.path, f"pools.{key}.review", f"review on {md} comes before the call of its programs ends ({max(ends)})")
+        md = behaviour.review if behaviour and behaviour.review else max(ends)  # checked at load: never before max(ends)
         review[year] = model.month_day(year, md)
     return PoolSpec(
         index=idx, key=key, title=pool.title, rationing=pool.rationing, rationing_basis=pool.rationing_basis,

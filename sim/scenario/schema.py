@@ -296,8 +296,23 @@ class ScenarioFile(Strict):
     segments: tuple[Segment, ...] = Field(min_length=1)
 
 
+class PolicySource(BaseModel):
+    """A policy file as read once: its path, its data before the scenario's overrides, its lines."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    data: dict
+    lines: dict
+
+
 class Scenario(BaseModel):
-    """A validated scenario with its policies loaded and overridden: what the engine runs."""
+    """A validated scenario with its policies loaded and overridden: what the engine runs.
+
+    ``sources`` keeps each policy file as read, so that a variant (:meth:`with_overrides`)
+    is validated again without reading any file; ``lines`` maps the scenario's fields to
+    their lines, so that a variant's error still names the line of the field it concerns.
+    """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -306,6 +321,9 @@ class Scenario(BaseModel):
     path: str
     raw: dict
     sha256: str
+    sources: dict[str, PolicySource] = {}
+    policy_data: tuple[dict, ...] = ()
+    lines: dict = {}
 
     @property
     def name(self) -> str:
@@ -323,7 +341,8 @@ class Scenario(BaseModel):
         """A copy with dotted paths of the scenario file set, e.g. ``{"monte_carlo.runs": 50}``.
 
         Policy values are reached through the scenario's overrides, e.g.
-        ``{"overrides.binjiang.pools.compute_vouchers.budget": "5000万"}``.
+        ``{"overrides.binjiang.pools.compute_vouchers.budget": "5000万"}``.  No file is read
+        again: a policy is validated again only when its overrides changed.
         """
         from sim.scenario.load import (
             build_scenario,  # the loader builds Scenarios: imported when used
@@ -332,4 +351,4 @@ class Scenario(BaseModel):
         raw = copy.deepcopy(self.raw)
         for path, value in values.items():
             apply_path(raw, path, value, self.path)
-        return build_scenario(raw, self.path, {}, Path(self.path).resolve().parent)
+        return build_scenario(raw, self.path, self.lines, Path(self.path).resolve().parent, earlier=self)

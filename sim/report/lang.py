@@ -1,0 +1,222 @@
+"""The report's two languages: Chinese for the budget office that reads it, English for the rest.
+
+Every heading, explanation and label a report shows is written once, in English, and
+looked up here for Chinese (``tr(lang, text)``), the way gettext keys messages by their
+English text.  A Chinese page may not fall back to English silently: a text missing
+from :data:`ZH` raises, so a test that draws a Chinese page finds it.  Ids (pool and
+program keys), clause numbers and Chinese titles are data and shown as they are.
+
+Amounts are shown in 万元 in tables (the unit a finance bureau budgets in) and, in
+Chinese prose, as 万元 or 亿元 (:func:`amount`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+LANGS = ("zh", "en")
+
+ZH: dict[str, str] = {
+    # page
+    "Budget report: {title}": "预算测算报告：{title}",
+    "scenario": "情景", "{runs} runs": "{runs} 次模拟", "seed {seed}": "随机种子 {seed}", "horizon": "测算期", "generated": "生成于",
+    "by sim {version}": "由 sim {version} 生成",
+    "How to read this report": "阅读说明",
+    "Notes": "提示",
+    "Amounts in 万元 (10,000 yuan). Each figure is over {runs} Monte Carlo runs of the scenario: the mean, and the 5th, "
+    "50th (median), 90th, 95th and 99th percentiles across runs.":
+        "金额单位为万元。每个数字基于本情景的 {runs} 次蒙特卡洛模拟：给出均值，以及第5、50（中位数）、90、95、99百分位数。",
+    "<b>Demand</b> is what applications were entitled to; <b>granted</b> what the pool paid; <b>unmet demand</b> = "
+    "demand − granted (refused or cut for lack of money, count limits or ranking).":
+        "<b>需求</b>为全部申请按政策应得的金额；<b>拨付</b>为资金池实际支付的金额；<b>未满足需求</b> = 需求 − 拨付"
+        "（因资金不足、名额限制或评审排序而未获或少获支持）。",
+    "± is the Monte Carlo standard error of a mean or probability; hover a percentile for its 95% interval. An interval "
+    "shown with ? cannot be bounded with this many runs; intervals shrink about as 1/√N: four times the runs halve them.":
+        "± 为均值或概率的蒙特卡洛标准误；鼠标悬停在百分位数上可见其95%置信区间。区间中的 ? 表示以现有模拟次数无法界定；"
+        "区间宽度约按 1/√N 缩小：模拟次数增加到4倍，区间约减半。",
+    "<b>Budget needed</b>: the smallest budget with a chance of at most {risk} that the year's demand reaches it (a "
+    "first-come pool runs dry exactly then), rounded up; also shown for pools without a limit.":
+        "<b>所需预算</b>：使当年需求达到预算的概率不超过 {risk} 的最小预算（先到先得的资金池恰在此时用尽），向上取整；"
+        "未设上限的资金池也给出此数。",
+    "More runs needed: the 95% interval of the budget needed is wider than ±5% for {n} pool-year(s) ({which}). "
+    "Run again with e.g. <code>--runs {runs}</code>.":
+        "需要更多模拟：{n} 个资金池年度的所需预算95%置信区间宽于 ±5%（{which}）。可用 <code>--runs {runs}</code> 重新运行。",
+    "The chart of grants through the year needs the decision ledger (the <code>awards</code> table): run again with "
+    "<code>sim run SCENARIO --events</code> (or <code>--report</code>).":
+        "年内累计拨付图需要逐笔决策记录（<code>awards</code> 表）：请用 <code>sim run 情景文件 --events</code>"
+        "（或 <code>--report</code>）重新运行。",
+    "Pools with one budget over the policy's life ({pools}) are shown cumulatively: each year's row says whether the "
+    "pool has run dry by the end of that year.":
+        "政策期内总额控制的资金池（{pools}）按累计口径列示：每年一行表示截至该年末资金池是否已用尽。",
+    # navigation and sections
+    "Risk & budget needed": "断供风险与所需预算", "Try a budget": "预算试算", "Grants through the year": "年内累计拨付",
+    "Demand": "需求分布", "Running dry": "资金用尽时间", "Funders": "各级财政", "Pools": "资金池", "Programs": "政策项目",
+    "Funder table": "各级财政明细",
+    "Pools: risk of running dry and the budget needed at {risk} risk": "资金池：资金用尽风险与 {risk} 风险水平下的所需预算",
+    "Per pool and budget year: how likely the pool runs dry, when, and the budget that keeps that chance at or below "
+    "{risk}. Pools with neither a budget nor any demand are left out.":
+        "按资金池和预算年度列示：资金用尽的概率、时间，以及使该概率不超过 {risk} 的预算。既无预算也无需求的资金池不列示。",
+    "Try a budget: chance of running dry and unmet demand": "预算试算：资金用尽概率与未满足需求",
+    "Type or slide a budget (万元) for a pool and year: the page computes, from the {runs} runs' demand embedded in it, "
+    "the chance that the year's demand reaches that budget and the expected unmet demand, mean(max(demand − budget, 0)). "
+    "Basis: a first-come pool runs dry exactly when the year's demand reaches its budget, so for first-come pools "
+    "these are the chance of running dry and the money short; for competitive and pro-rata pools (and with count "
+    "limits) they are the same criterion as the budget needed above, and a close guide. A life pool counts its demand "
+    "since the start of the horizon.":
+        "为某一资金池和年度输入或拖动一个预算（万元），页面即根据内嵌的 {runs} 次模拟的需求，计算当年需求达到该预算的概率，"
+        "以及预期未满足需求 mean(max(需求 − 预算, 0))。口径：先到先得的资金池恰在当年需求达到预算时用尽，因此对先到先得资金池，"
+        "这两个数就是资金用尽概率和资金缺口；对竞争性评审、按比例分配的资金池（以及有名额限制时），它们与上文“所需预算”"
+        "采用同一标准，可作近似参考。政策期内总额控制的资金池按测算期起累计需求计算。",
+    "P(demand ≥ budget)": "P(需求 ≥ 预算)", "expected unmet (万元)": "预期未满足需求（万元）",
+    "runs": "模拟次数",
+    "Cumulative grants through the year": "年内累计拨付",
+    "Not available: this run has no <code>awards</code> table (the decision ledger). Run the scenario again with "
+    "<code>--events</code> (or <code>sim run … --report</code>) to draw cumulative grants through the year.":
+        "无法绘制：本次运行没有 <code>awards</code> 表（逐笔决策记录）。请用 <code>--events</code>"
+        "（或 <code>sim run … --report</code>）重新运行。",
+    "For each day of the budget year, what the pool has granted since 1 January: the median run (line) and the "
+    "10th–90th percentile of runs (band), against the budget (dashed).":
+        "预算年度内每一天，资金池自1月1日起的累计拨付：中位数（实线）及第10–90百分位区间（阴影），虚线为预算。",
+    "Annual demand per pool": "各资金池年度需求分布",
+    "How each pool's demand in a year varies across runs, with the budget (dashed) and the budget needed at {risk} "
+    "risk (solid; its 95% interval shaded).":
+        "各资金池年度需求在各次模拟间的分布；虚线为预算，实线为 {risk} 风险水平下的所需预算（阴影为其95%置信区间）。",
+    "When pools run dry": "资金池何时用尽",
+    "Share of runs in which the pool had run dry by each date; an annual pool starts again at 0 on 1 January.":
+        "截至各日期资金池已用尽的模拟占比；按年度安排的资金池每年1月1日重新计算。",
+    "Grants by funder": "各级财政拨付",
+    "No funder paid anything in any run.": "各次模拟中各级财政均无拨付。",
+    "Pools: demand, grants and unmet demand per year (万元)": "资金池：各年度需求、拨付与未满足需求（万元）",
+    "Programs: demand, grants and unmet demand per year (万元)": "政策项目：各年度需求、拨付与未满足需求（万元）",
+    "{n} program(s) without any application in any run are left out (they are in report.xlsx).":
+        "{n} 个在各次模拟中均无申请的项目未列示（见 report.xlsx）。",
+    "Funders: grants per year (万元)": "各级财政：各年度拨付（万元）",
+    # table headers and cells
+    "pool": "资金池", "rationing": "分配方式", "year": "年度", "budget": "预算", "P(dry) ± se": "用尽概率 ± 标准误",
+    "P(dry) 95% CI": "用尽概率95%区间", "dry on (median)": "用尽日期（中位数）", "dry on p10–p90": "用尽日期 p10–p90",
+    "budget needed at {risk}": "{risk} 风险所需预算", "needed 95% CI": "所需预算95%区间", "needed − budget": "所需 − 现有",
+    "measure": "指标", "mean ± se": "均值 ± 标准误", "program (clause, title)": "项目（条款、名称）", "funder": "出资方",
+    "no limit": "未设上限", "(life)": "（政策期）", "(cum.)": "（累计）", "95% CI {interval}": "95%区间 {interval}",
+    "demand": "需求", "granted": "拨付", "unmet demand": "未满足需求",
+    "first_come": "先到先得", "competitive": "竞争性评审", "pro_rata": "按比例分配",
+    "province": "省级", "city": "市级", "district": "区级", "county": "县级",
+    # charts
+    "granted since 1 Jan (万元)": "1月1日起累计拨付（万元）", "10–90% of runs": "第10–90百分位", "median": "中位数",
+    "demand (万元)": "需求（万元）", "needed at {risk} risk (95% CI shaded)": "{risk} 风险所需预算（阴影为95%区间）",
+    "(cumulative)": "（累计）", "P(ran dry by date)": "截至该日已用尽的概率", "No pool ran dry in any run": "各次模拟中资金池均未用尽",
+    "Probability that a pool has run dry, by date": "各资金池截至各日期已用尽的概率",
+    "granted (万元)": "拨付（万元）", "Grants by funder per year (mean; bars: 5th–95th percentile of runs)":
+        "各级财政年度拨付（均值；误差线为第5–95百分位）",
+    "Cumulative grants through the year: {pool}": "年内累计拨付：{pool}", "Annual demand: {pool}": "年度需求分布：{pool}",
+    "mean grants (万元)": "平均拨付（万元）", "mean unmet demand (万元)": "平均未满足需求（万元）", "P(runs dry)": "用尽概率",
+    "variant": "方案",
+    # workbook
+    "Read me": "说明", "Pool risk": "资金池风险", "Grants through year": "年内累计拨付", "Charts": "图表",
+    "item": "项目", "value": "内容", "title": "名称", "period": "期间", "basis": "口径", "runs dry": "用尽次数",
+    "P(dry)": "用尽概率", "P(dry) se": "用尽概率标准误", "P(dry) 95% CI low": "用尽概率95%下限",
+    "P(dry) 95% CI high": "用尽概率95%上限", "dry on p10": "用尽日期p10", "dry on median": "用尽日期中位数",
+    "dry on p90": "用尽日期p90", "median date CI low": "中位日期95%下限", "median date CI high": "中位日期95%上限",
+    "target risk": "目标风险", "budget needed (万元)": "所需预算（万元）", "needed 95% CI low (万元)": "所需预算95%下限（万元）",
+    "needed 95% CI high (万元)": "所需预算95%上限（万元）", "budget (万元)": "预算（万元）",
+    "mean (万元)": "均值（万元）", "se of mean (万元)": "均值标准误（万元）", "{p} (万元)": "{p}（万元）",
+    "{p} 95% CI low (万元)": "{p} 95%下限（万元）", "{p} 95% CI high (万元)": "{p} 95%上限（万元）",
+    "policy": "政策", "program": "项目", "clause": "条款", "date": "日期", "cumulative {p} (万元)": "累计{p}（万元）",
+    "scenario file": "情景文件", "runs / seed": "模拟次数 / 随机种子", "amounts": "金额", "statistics": "统计口径",
+    "demand / granted / unmet": "需求 / 拨付 / 未满足需求",
+    "in 万元 (10,000 yuan), stored as numbers exact to the yuan (4 decimals)": "单位万元，以数值存储，精确到元（4位小数）",
+    "mean and percentiles across runs; se = Monte Carlo standard error of the mean; '95% CI' columns = "
+    "distribution-free interval of each percentile from order statistics; a blank bound cannot be set with this many "
+    "runs (more runs are needed)":
+        "各次模拟的均值与百分位数；标准误为均值的蒙特卡洛标准误；“95%”各列为由次序统计量得到的百分位数无分布假设区间；"
+        "空白表示以现有模拟次数无法界定（需要更多模拟）",
+    "demand = what applications were entitled to; granted = paid; unmet = demand − granted":
+        "需求 = 申请按政策应得金额；拨付 = 实际支付；未满足需求 = 需求 − 拨付",
+    "P(dry) = share of runs in which the pool ran dry (Wilson 95% interval); dry-on dates among those runs; budget "
+    "needed = smallest budget with P(demand ≥ budget) ≤ {risk} (basis 'cumulative': a life pool's demand since the "
+    "start of the horizon)":
+        "用尽概率 = 资金池用尽的模拟占比（Wilson 95%区间）；用尽日期按用尽的模拟统计；所需预算 = 使 P(需求 ≥ 预算) ≤ {risk} "
+        "的最小预算（口径“累计”：政策期内总额控制的资金池自测算期起的累计需求）",
+    "cumulative grants since 1 January, percentiles across runs, per day": "自1月1日起的累计拨付，逐日，各次模拟的百分位数",
+    "not available: the run has no awards table (run with --events)": "无：本次运行没有 awards 表（请用 --events 运行）",
+    "Budget and budget needed at {risk} risk (万元)": "预算与 {risk} 风险所需预算（万元）",
+    "Chance of running dry with the budget now": "现有预算下的资金用尽概率",
+    "budget now": "现有预算", "year (cum.)": "年度（累计）", "cumulative": "累计", "life": "政策期",
+    # terminal
+    "Budget report": "预算测算报告", "± Monte Carlo standard error · 95% intervals": "± 蒙特卡洛标准误 · 95% 区间",
+    "Pools (万元): chance of running dry; budget needed at {risk} risk": "资金池（万元）：用尽概率；{risk} 风险所需预算",
+    "± se": "± 标准误", "dry by\nmedian": "用尽日\n中位数", "needed": "所需", "needed\n95% CI": "所需\n95%区间",
+    "needed\n− budget": "所需\n− 现有", "Pools (万元): demand, grants and unmet demand per year": "资金池（万元）：各年度需求、拨付与未满足需求",
+    "demand\nmean ± se": "需求\n均值 ± 标准误", "demand\np95": "需求\np95", "granted\nmean": "拨付\n均值",
+    "granted\np95": "拨付\np95", "unmet\nmean": "未满足\n均值", "unmet\np95": "未满足\np95",
+    "Programs with applications (万元)": "有申请的项目（万元）", "program · clause · title": "项目 · 条款 · 名称",
+    "demand\nmean": "需求\n均值", "granted\nmean ± se": "拨付\n均值 ± 标准误", "Funders (万元): grants per year": "各级财政（万元）：年度拨付",
+    "More runs needed: the 95% interval of the budget needed is wider than ±5% for {n} pool-year(s) ({which}); try "
+    "--runs {runs} (four times the runs halve the intervals).":
+        "需要更多模拟：{n} 个资金池年度的所需预算95%区间宽于 ±5%（{which}）；可试 --runs {runs}（模拟次数增至4倍，区间约减半）。",
+    "* a pool with one budget over the policy's life: figures cumulate from the start of the horizon.":
+        "* 政策期内总额控制的资金池：数字自测算期起累计。",
+    "No awards table: the chart of grants through the year is missing; run with --events to draw it.":
+        "没有 awards 表：缺少年内累计拨付图；请用 --events 运行。",
+    "Pools per budget year (万元; demand = what applications asked)": "各资金池各预算年度（万元；需求 = 申请应得金额）",
+    "demand\np50": "需求\np50", "demand\np90": "需求\np90", "granted\np50": "拨付\np50", "granted\np90": "拨付\np90",
+    "{runs} runs of {name} (seed {seed}, engine {engine}, {executor} × {workers}) in {seconds} s → {out}":
+        "{name} 模拟 {runs} 次（随机种子 {seed}，引擎 {engine}，{executor} × {workers}），用时 {seconds} 秒 → {out}",
+    "report: {files}": "报告：{files}",
+    "Budgets that keep the chance of running dry at or below {risk} (万元)": "使资金用尽概率不超过 {risk} 的预算（万元）",
+    "budget\nnow": "现有\n预算", "P(dry)\nnow": "现有预算下\n用尽概率", "budget\nneeded": "所需\n预算",
+    "change": "变化", "P(dry) with\nneeded ± se": "所需预算下\n用尽概率 ± 标准误",
+    "{runs} runs of {name} (seed {seed}), confirmed with the same seed → {out}":
+        "{name} 模拟 {runs} 次（随机种子 {seed}），并以同一随机种子复核 → {out}",
+    "{n} pool-year(s) run dry more often than {risk} with the budget needed (count limits, all-or-nothing grants or "
+    "ranking refuse before demand reaches the budget); see sizing.csv.":
+        "{n} 个资金池年度在所需预算下的用尽概率仍高于 {risk}（名额限制、全额或不予支持、评审排序会在需求达到预算前拒绝申请）；见 sizing.csv。",
+    "not sized: {what}: {why}": "未测算：{what}：{why}",
+    "no demand in any run: its budget is kept": "各次模拟均无需求：保留现有预算",
+    "no limit in the policy: nothing to size (`sim report` shows what they would need)":
+        "政策未设上限：无需测算（`sim report` 给出其所需金额）",
+    "The 95% CI is the Monte Carlo uncertainty of the budget needed (more runs narrow it); the confirmation reuses the "
+    "same random draws, so it checks the rationing, not that uncertainty.":
+        "95%区间为所需预算的蒙特卡洛不确定性（增加模拟次数可收窄）；复核使用同一组随机抽样，检验的是分配规则，而非该不确定性。",
+    "sizing: {files}": "预算测算结果：{files}",
+    # sweep
+    "Sweep: {title}": "方案比较：{title}",
+    "{n} variants × {runs} runs, seed {seed} for all (common random numbers) → {out}":
+        "{n} 个方案 × {runs} 次模拟，各方案使用同一随机种子 {seed}（共同随机数）→ {out}",
+    "Variants": "方案", "Pools the sweep changes (万元; ± standard error)": "方案间有变化的资金池（万元；± 标准误）",
+    "No pool changes across the variants (万元)": "各方案间资金池均无变化（万元）",
+    "pool\nbudget": "资金池\n预算",
+    "needed at\n{risk}": "{risk}\n所需预算", "sweep: {files}": "方案比较：{files}",
+    "How to read this sweep": "阅读说明", "folder": "文件夹",
+    "Variants differ only by the values set; every variant uses seed {seed}, so the differences are the effect of the "
+    "change, not sampling noise between variants.":
+        "各方案仅在设定的参数上不同；所有方案使用同一随机种子 {seed}，差异即为参数变化的影响，而非方案间的抽样噪声。",
+    "Amounts in 万元; ± is the Monte Carlo standard error; each variant's full report: <code>sim report {out}/v01</code> …":
+        "金额单位为万元；± 为蒙特卡洛标准误；各方案的完整报告：<code>sim report {out}/v01</code> …",
+    "What changes across the variants": "各方案间的变化",
+    "No pool's figures differ between the variants.": "各方案间资金池的数字均无差异。",
+    "Comparison per pool and year (budget needed at {risk} risk)": "按资金池和年度比较（{risk} 风险所需预算）",
+    "pool budget": "资金池预算", "demand mean": "需求均值", "granted mean ± se": "拨付均值 ± 标准误",
+    "unmet mean ± se": "未满足需求均值 ± 标准误", "budget needed": "所需预算",
+    "Pools with the same figures in every variant (in sweep.parquet, left out here): {pools}.":
+        "各方案数字相同的资金池（见 sweep.parquet，此处不列示）：{pools}。",
+    "{n} variants × {runs} runs · seed {seed} for every variant (common random numbers)":
+        "{n} 个方案 × {runs} 次模拟 · 各方案随机种子均为 {seed}（共同随机数）",
+}
+
+
+def tr(lang: Lang, text: str, **values: object) -> str:
+    """``text`` in ``lang``, with ``{name}`` placeholders filled; a Chinese text missing from :data:`ZH` raises."""
+    if lang not in LANGS:
+        raise ValueError(f"lang(={lang!r}) must be zh or en")
+    out = ZH[text] if lang == "zh" else text
+    return out.format(**values) if values else out
+
+
+def amount(yuan: int | float | None, lang: Lang) -> str:
+    """An amount for prose: ``1.25亿元`` or ``3,500万元`` in Chinese, ``12,500 万元`` in English."""
+    if yuan is None:
+        return "—"
+    if lang == "zh" and abs(yuan) >= 100_000_000:
+        return f"{yuan / 100_000_000:,.2f}".rstrip("0").rstrip(".") + "亿元"
+    return f"{yuan / 10_000:,.0f}" + ("万元" if lang == "zh" else " 万元")
