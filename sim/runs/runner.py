@@ -29,15 +29,15 @@ import time
 from dataclasses import dataclass, field
 from html import escape as esc
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
 import polars as pl
 
 from sim import __version__
-from sim.engine import fast, parameters
+from sim.engine import parameters
+from sim.engine.choice import ENGINES, Engine, choose_engine
 from sim.engine.population import samples
-from sim.engine.simpy import run as run_simpy
 from sim.errors import OptionError, OutputError, RunInterrupted, ScenarioError
 from sim.policy.loader import line_of
 from sim.runs import executors
@@ -71,22 +71,6 @@ from sim.scenario.footprint import available_memory, footprint, free_disk, size
 from sim.scenario.load import file_digest, yaml_text
 from sim.scenario.model import Model, build
 from sim.scenario.schema import Scenario
-
-Engine = Literal["auto", "simpy", "fast"]
-ENGINES: dict[str, Callable] = {"simpy": run_simpy, "fast": fast.run}
-
-
-def choose_engine(model: Model, engine: Engine) -> tuple[str, str]:
-    """The engine to run and why: the fast one whenever it supports the scenario's features."""
-    if engine not in ("auto", "simpy", "fast"):
-        raise OutputError(f"--engine must be auto, simpy or fast; got {engine!r}")
-    reason = fast.supports(model)
-    if engine == "fast" and reason:
-        raise OutputError(f"--engine fast cannot run this scenario: {reason}")
-    if engine == "auto":
-        return ("simpy", reason) if reason else ("fast", "the scenario uses only features the fast engine supports")
-    return engine, "chosen with --engine"
-
 
 @dataclass(frozen=True)
 class Batch:
