@@ -52,7 +52,7 @@ def compare(model, runs: int) -> np.ndarray:
 def test_shipped_scenario_runs_on_the_fast_engine_as_on_the_reference(name):
     model = build(load_scenario(f"scenarios/{name}.yaml"))
     assert choose_engine(model, "auto")[0] == "fast"
-    outcomes = compare(model, RUNS)
+    outcomes = compare(model, 10 * RUNS)  # enough runs for firms paid by one program of a group to claim another later
     assert (outcomes == PARTIAL).any() or name == "anhui"  # pools run short in the runs compared
 
 

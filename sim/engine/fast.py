@@ -100,8 +100,7 @@ def run(model: Model, apps: Applications) -> Decisions:
     years = run.year[starts]
     for year in np.unique(years).tolist():
         slices = [(int(a), int(b)) for a, b in zip(starts[years == year], ends[years == year])]
-        waiting = run.grouped is not None and run.grouped[slices[0][0]:slices[-1][1]].any()
-        if waiting:
+        if run.grouped is not None and _waits(model, tables, run, slices[0][0], slices[-1][1]):
             _Year(model, tables, run, year, slices).decide()
             continue
         for a, b in slices:
@@ -113,6 +112,20 @@ def run(model: Model, apps: Applications) -> Decisions:
     d.day[cand], d.balance[cand] = run.day, run.after
     d.exhausted_on = run.exhausted_on
     return d.settled()
+
+
+def _waits(model: Model, t: _Tables, run: "_Run", lo: int, hi: int) -> bool:
+    """Whether a year's decisions depend on a 不重复 group: a firm with two applications in one
+    group, or one that another program of a life group paid in an earlier year."""
+    pos = lo + np.flatnonzero(run.grouped[lo:hi])
+    if len(pos) == 0:
+        return False
+    group = t.group[run.program[pos]]
+    unit = run.firm[pos].astype(np.int64) * (len(model.groups) + 1) + group
+    if len(np.unique(unit)) < len(unit):
+        return True
+    return bool(run.life_paid) and any(run.life_paid.get((f, g), p) != p for f, g, p in zip(
+        run.firm[pos].tolist(), group.tolist(), run.program[pos].tolist()))
 
 
 class _Run:
@@ -275,6 +288,9 @@ def _commit(model: Model, t: _Tables, run: _Run, spec, year: int, res: _Result) 
         run.tried[pairs] = True
         run.grade_paid[pairs[paid]] = np.maximum(run.grade_paid[pairs[paid]], run.grade[rows[paid]])
     prog = run.program[rows]
+    if run.grouped is not None:  # which program of a life group paid each firm
+        for i in np.flatnonzero((res.granted > 0) & t.life[t.group[prog]]).tolist():
+            run.life_paid[(int(run.firm[rows[i]]), int(t.group[prog[i]]))] = int(prog[i])
     for c in t.caps[spec.index]:
         if c in run.life_caps:
             under = t.cap[prog] == c
@@ -348,10 +364,25 @@ class _Year:
             self.slice_of[a - lo:b - lo] = k
         self.lo = lo
         # what another program of a life group paid the firm in an earlier year
-        self.before = np.array([run.life_paid.get((f, g), p) != p for f, g, p in zip(
-            run.firm[self.pos].tolist(), t.group[run.program[self.pos]].tolist(), run.program[self.pos].tolist())], dtype=bool)
+        self.before = np.zeros(len(self.pos), dtype=bool)
+        if run.life_paid:
+            self.before[:] = [run.life_paid.get((f, g), p) != p for f, g, p in zip(
+                run.firm[self.pos].tolist(), t.group[run.program[self.pos]].tolist(), run.program[self.pos].tolist())]
         n_sub = len(model.programs) * (int(run.rank.max()) + 2) + len(model.pools)
         self.scale = (4 * (int(run.firm.max()) + 2) * n_sub, (int(run.firm.max()) + 2) * n_sub, n_sub)
+        # each one's event when made, and when it is decided if decided as made (its day, or its pool's review)
+        pool = t.pool[run.program[self.pos]]
+        self.made = self.keys(self.pos, run.applied[self.pos], np.zeros(len(self.pos), dtype=bool))
+        review = np.array([model.pools[q].review[year] for q in range(len(model.pools))], dtype=np.int64)[pool]
+        d, k, _ = self.scale
+        self.natural = np.where(t.round[pool], review * d + REVIEW * k + pool, self.made)
+        # the first of each firm's in a group and year waits for nothing: its fate is known now
+        self.first = np.r_[True, self.unit[1:] != self.unit[:-1]]
+        self.status0 = np.where(self.first, np.where(self.before, self.STACKED_, self.NATURAL), self.PENDING)
+        self.when0 = np.where(self.first & self.before, run.applied[self.pos], -1)
+        self.chains = np.flatnonzero(self.first & np.r_[self.unit[1:] == self.unit[:-1], False])  # units of two or more
+        of = self.slice_of[self.pos - lo]
+        self.members = {k: np.flatnonzero(of == k) for k in np.unique(of).tolist()}  # each pool-year's waiting ones
 
     def key(self, day: int, kind: int, firm: int, sub: int) -> int:
         """An event's place in the reference's order (day, kind, firm, then program or place), as one number."""
@@ -367,7 +398,13 @@ class _Year:
         hi = self.slices[-1][1]
         known = np.zeros(hi - lo, dtype=bool)  # decided (or not made) in the current decisions
         granted = np.zeros(hi - lo, dtype=np.int64)
-        changed = set(range(len(self.slices)))
+        waits = set(self.slice_of[self.pos - lo].tolist())
+        for k, (a, b) in enumerate(self.slices):  # pool-years without any of them are decided once
+            if k not in waits:
+                rows = np.arange(a, b)
+                _commit(model, t, run, self.specs[k], self.year,
+                        _decide(model, t, run, self.specs[k], self.year, rows, _days(t, run, self.specs[k], self.year, rows)))
+        changed = set(waits)
         while True:
             new_status, new_when = self.fates(known[self.pos - lo], granted[self.pos - lo])
             moved = np.flatnonzero((new_status != status) | (new_when != when))
@@ -387,11 +424,6 @@ class _Year:
         stacked = status == self.STACKED_
         run.outcome[self.pos[stacked]] = STACKED
         run.day[self.pos[stacked]] = when[stacked]
-        paid = self.pos[run.granted[self.pos] > 0]
-        for p in paid.tolist():
-            g = int(t.group[run.program[p]])
-            if t.life[g]:
-                run.life_paid[(int(run.firm[p]), g)] = int(run.program[p])
 
     def closed(self, spec, day):
         """Whether the pool's round this year is over by the end of ``day`` (a release comes after the day's rounds)."""
@@ -409,13 +441,15 @@ class _Year:
         model, t, run, spec = self.model, self.t, self.run, self.specs[k]
         a, b = self.slices[k]
         rows = np.arange(a, b)
-        mine = self.slice_of[self.pos - self.lo] == k
+        mine = self.members[k]
         pos, st, day = self.pos[mine], status[mine], when[mine]
+        days = _days(t, run, spec, self.year, rows)
+        if (st == self.NATURAL).all():  # each decided as made: the pool-year as it is
+            return _decide(model, t, run, spec, self.year, rows, days)
         out = pos[(st == self.PENDING) | (st == self.STACKED_)]
         released = st == self.RELEASED
         keep = np.ones(b - a, dtype=bool)
         keep[out - a] = False
-        days = _days(t, run, spec, self.year, rows)
         rel_day = np.full(b - a, -1, dtype=np.int64)
         rel_day[pos[released] - a] = day[released]
         if not t.round[spec.index]:  # first come: released ones after the day's others, in the reference's order
@@ -441,49 +475,46 @@ class _Year:
 
         Walks each firm's applications in a group and year in order of preference, as the
         reference's events unfold: ``blocker`` is when the last one before was decided,
-        ``paid`` when one before was paid (then every later one is stacked).
+        ``paid`` when one before was paid (then every later one is stacked).  The first of
+        each is decided as made (or stacked, if another program of a life group paid the
+        firm in an earlier year); only firms with two or more are walked.
         """
         model, t, run = self.model, self.t, self.run
+        status, when = self.status0.copy(), self.when0.copy()
+        P, d = len(model.programs), self.scale[0]
         n = len(self.pos)
-        status = np.full(n, self.PENDING, dtype=np.int64)
-        when = np.full(n, -1, dtype=np.int64)
-        P = len(model.programs)
-        unit = self.unit.tolist()
-        pos = self.pos.tolist()
-        before = self.before.tolist()
-        known, granted = known.tolist(), granted.tolist()
-        prev = None
-        for i in range(n):
-            p = pos[i]
-            if unit[i] != prev:
-                prev, blocker, paid, unknown = unit[i], None, None, False
-            if unknown:
-                continue
-            firm, prog, rank = int(run.firm[p]), int(run.program[p]), int(run.rank[p])
-            made = self.key(int(run.applied[p]), APPLY, firm, prog)
-            spec = model.pools[int(t.pool[prog])]
-            if blocker is None or made > blocker:  # decided when made
-                if before[i] or (paid is not None and paid < made):
-                    status[i], when[i], decided = self.STACKED_, int(run.applied[p]), made
-                else:
-                    status[i] = self.NATURAL
-                    decided = (self.key(spec.review[self.year], REVIEW, -1, spec.index) if t.round[spec.index] else made)
-            elif paid is not None and made < paid:  # held, and the one before was paid: stacked then
-                status[i], when[i], decided = self.STACKED_, paid // self.scale[0], paid
-            else:  # held, released when the last one before was decided
-                day = blocker // self.scale[0]
-                release = self.key(day, RELEASE, firm, rank * P + prog)
-                if before[i] or paid is not None:
-                    status[i], when[i], decided = self.STACKED_, day, release
-                else:
-                    status[i], when[i] = self.RELEASED, day
-                    joins = t.round[spec.index] and not self.closed(spec, day)
-                    decided = self.key(spec.review[self.year], REVIEW, -1, spec.index) if joins else release
-            if status[i] != self.STACKED_:
-                if not known[i]:
-                    unknown = True
-                    continue
-                if granted[i] > 0:
-                    paid = decided
-            blocker = decided if blocker is None else max(blocker, decided)
+        for i in self.chains.tolist():
+            unit = self.unit[i]
+            blocker = int(self.made[i] if status[i] == self.STACKED_ else self.natural[i])
+            if status[i] != self.STACKED_ and not known[i]:
+                continue  # the first is not decided yet: the others wait
+            paid = blocker if status[i] != self.STACKED_ and granted[i] > 0 else None
+            i += 1
+            while i < n and self.unit[i] == unit:
+                p = int(self.pos[i])
+                made = int(self.made[i])
+                if made > blocker:  # decided when made
+                    if self.before[i] or (paid is not None and paid < made):
+                        status[i], when[i], decided = self.STACKED_, int(run.applied[p]), made
+                    else:
+                        status[i], decided = self.NATURAL, int(self.natural[i])
+                elif paid is not None and made < paid:  # held, and the one before was paid: stacked then
+                    status[i], when[i], decided = self.STACKED_, paid // d, paid
+                else:  # held, released when the last one before was decided
+                    day = blocker // d
+                    release = self.key(day, RELEASE, int(run.firm[p]), int(run.rank[p]) * P + int(run.program[p]))
+                    if self.before[i] or paid is not None:
+                        status[i], when[i], decided = self.STACKED_, day, release
+                    else:
+                        spec = model.pools[int(t.pool[run.program[p]])]
+                        status[i], when[i] = self.RELEASED, day
+                        joins = t.round[spec.index] and not self.closed(spec, day)
+                        decided = int(self.natural[i]) if joins else release
+                if status[i] != self.STACKED_:
+                    if not known[i]:
+                        break  # not decided yet: those after it wait
+                    if granted[i] > 0:
+                        paid = decided
+                blocker = max(blocker, decided)
+                i += 1
         return status, when
