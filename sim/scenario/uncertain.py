@@ -18,10 +18,11 @@ it may take):
 =====================================================  ==========================================
 ``segments.S.firms_at_start``                          count (whole firms, 0 or more)
 ``segments.S.arrivals_per_year`` (or ``.YEAR``)        rate (firms a year, 0 or more)
-``segments.S.attributes.A.median|low|…|min|max``       the attribute's kind (money in yuan, share …)
-``segments.S.attributes.A.sd`` / ``.sigma``            positive
+``segments.S.attributes.A.median|low|scale|…|max``     the attribute's kind (money in yuan, share …)
+``segments.S.attributes.A.sd`` / ``.sigma|.shape``     positive
 ``segments.S.attributes.A.p`` (bernoulli)              probability
 ``segments.S.attributes.A.growth``                     growth (above −100% a year)
+``segments.S.from_data.growth.A``                      growth of an attribute taken from data
 ``segments.S.take_up.PROGRAM.p``                       probability
 ``programs.PROGRAM.award_share.…``, ``.amount.…``      share, money (as for attributes)
 ``overrides.POLICY.effective.start|end``               date
@@ -341,6 +342,10 @@ def positions(raw: dict) -> Iterator[Position]:
             yield Position(at + ("arrivals_per_year",), f"{path}.arrivals_per_year", "rate")
         for attr, dist in (seg.get("attributes") or {}).items():
             yield from _dist_positions(at + ("attributes", attr), f"{path}.attributes.{attr}", attr, dist)
+        source = seg.get("from_data")
+        if isinstance(source, dict) and isinstance(source.get("growth"), dict):
+            for attr in source["growth"]:
+                yield Position(at + ("from_data", "growth", attr), f"{path}.from_data.growth.{attr}", "growth")
         for key in seg.get("take_up") or {}:
             yield Position(at + ("take_up", key, "p"), f"{path}.take_up.{key}.p", "probability")
     for key, behaviour in (raw.get("programs") or {}).items():
@@ -367,10 +372,11 @@ def _dist_positions(loc: tuple, path: str, attr: str, dist: Any, *, grows: bool 
         yield Position(loc + ("p",), f"{path}.p", "probability", attr)
         return
     unit = {"money": "money", "share": "share", "count": "count", "number": "number"}[kind]
-    for name in ("value", "low", "high", "mean", "median", "min", "max"):
+    for name in ("value", "low", "high", "mean", "median", "scale", "min", "max"):
         yield Position(loc + (name,), f"{path}.{name}", unit, attr)
     yield Position(loc + ("sd",), f"{path}.sd", "positive", attr)
     yield Position(loc + ("sigma",), f"{path}.sigma", "positive")
+    yield Position(loc + ("shape",), f"{path}.shape", "positive")
     if grows:
         yield Position(loc + ("growth",), f"{path}.growth", "growth")
 
@@ -666,7 +672,7 @@ def check_factors(raw: dict, params: list[Parameter], file: str, lines: Lines) -
 # --------------------------------------------------------------------------- for editors
 
 _WIDENED = {"TakeUp": ("p",), "Segment": ("firms_at_start", "arrivals_per_year"),
-            "Dist": ("value", "low", "high", "mean", "sd", "median", "sigma", "p", "min", "max", "growth")}
+            "Dist": ("value", "low", "high", "mean", "sd", "median", "sigma", "shape", "scale", "p", "min", "max", "growth")}
 
 
 def widen_json_schema(schema: dict) -> dict:
