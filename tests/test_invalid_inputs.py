@@ -66,6 +66,17 @@ SCENARIO_CASES = {
     "markup_in_name": "{file}:2: name: '[bold]mini' may hold only letters, digits, _ and - (it names files and folders)",
     "policy_instead": "{file}:1: is a policy file, not a scenario: it has id and programs but no segments; give a "
                       "scenario that names this policy, e.g. scenarios/binjiang.yaml (`sim validate {file}` checks a policy)",
+    "payment_on_decision_program": "{file}:11: programs.mini.voucher.payment.lag_months: mini.voucher is paid at the "
+                                   "decision: its policy states no later payment, so there is no lag, lapse, deadline or "
+                                   "instalment to assume (only programs whose policy says they pay on redemption, after a "
+                                   "milestone or in instalments take them)",
+    "payment_lag_missing": "{file}:28: segments.0.take_up.mini.voucher: segment firms takes up mini.voucher, which its "
+                           "policy pays when its vouchers are redeemed (（六）); give "
+                           "programs.mini.voucher.payment.lag_months: {{dist: uniform, low: 2, high: 4, why: …}}",
+    "lag_without_max": "{file}:15: programs.mini.voucher.payment.lag_months: a lognormal lag has no longest value; give "
+                       "max (months), so that the tail of payments ends",
+    "instalments_not_one": "{file}:15: programs.mini.voucher.payment.instalments.shares: yearly shares must add up to 1; "
+                           "40%, 40% add up to 4/5",
 }
 
 
