@@ -1,15 +1,16 @@
 """The baseline: first-come pools written the way a SimPy user would write them.
 
-A process per segment brings firms in on their arrival day and starts a process per
-firm; each firm process sleeps (``env.timeout``) until its application day in each year
-and asks the pool; a process opens each budget year by resetting the pools.  Pools are
-plain Python state: a first-come pool pays what is asked while money lasts, the claim
-that crosses the balance gets what is left, later claims get nothing.
+A process brings firms in on their arrival day and starts a process per firm; each firm
+process sleeps (``env.timeout``) until its application day in each year and asks the
+pool; a process opens each budget year by resetting the pools.  Pools are plain Python
+state: a first-come pool pays what is asked while money lasts, the claim that crosses
+the balance gets what is left, later claims get nothing.
 
-It consumes the very applications sim's engines consume (``sim.engine.population.sample``), so
-its grants per program and year must equal theirs on first-come pools; ``run.py``
-asserts that.  Only first-come pools are modelled (competitive and pro-rata rounds are
-skipped); shared firm caps, count limits and all-or-nothing programs are refused.
+It consumes the very applications and arrival days sim's engines consume
+(``sim.engine.population.sample_runs``), so its grants per program and year must equal
+theirs on first-come pools; ``run.py`` asserts that.  Only first-come pools are modelled
+(competitive and pro-rata rounds are skipped); shared firm caps, count limits and
+all-or-nothing programs are refused.
 
 Clock: days.  Budget years open at midnight (day ``year_start``); firms apply during the
 day (``day + 0.5``), so a reset and an application never share an instant.  Firms that
@@ -28,7 +29,7 @@ import numpy as np
 import simpy
 
 from sim.engine.outcomes import CANDIDATE
-from sim.engine.population import Applications, _firms
+from sim.engine.population import Applications
 from sim.scenario.model import Model
 
 
@@ -64,10 +65,9 @@ def budget_years(env: simpy.Environment, model: Model, pools: Pools):
         pools.open_year(year)
 
 
-def arrivals(env: simpy.Environment, model: Model, pools: Pools, arrival_days, first_firm: int, claims: dict):
-    for k in np.argsort(arrival_days, kind="stable").tolist():
-        yield env.timeout(int(arrival_days[k]) - env.now)
-        firm_id = first_firm + k
+def arrivals(env: simpy.Environment, model: Model, pools: Pools, arrival_days, claims: dict):
+    for firm_id in np.argsort(arrival_days, kind="stable").tolist():
+        yield env.timeout(int(arrival_days[firm_id]) - env.now)
         env.process(firm(env, model, pools, claims.get(firm_id, ())))
 
 
@@ -87,8 +87,12 @@ def firm(env: simpy.Environment, model: Model, pools: Pools, my_claims):
             years_paid[program] += 1
 
 
-def run(model: Model, apps: Applications, run_index: int) -> Pools:
-    """Simulate one run's first-come applications with a process per firm."""
+def run(model: Model, apps: Applications, arrival_days: np.ndarray) -> Pools:
+    """Simulate one run's first-come applications with a process per firm.
+
+    ``arrival_days`` is the arrival day of each firm of the run, by firm number
+    (``Sample.arrival_days``).
+    """
     if model.firm_caps or any(p.count_limit is not None or p.program.all_or_nothing
                               for p in model.programs if model.pools[p.pool].rationing == "first_come"):
         raise ValueError("the baseline models plain first-come pools only")
@@ -103,11 +107,7 @@ def run(model: Model, apps: Applications, run_index: int) -> Pools:
     env = simpy.Environment()
     pools = Pools(model)
     env.process(budget_years(env, model, pools))
-    seed, first_firm = model.scenario.monte_carlo.seed, 0
-    for segment in model.scenario.spec.segments:
-        days = _firms(model, segment, seed, run_index)["arrival_day"]  # same stream as sample()
-        env.process(arrivals(env, model, pools, days, first_firm, claims))
-        first_firm += len(days)
+    env.process(arrivals(env, model, pools, arrival_days, claims))
     env.run()
     return pools
 

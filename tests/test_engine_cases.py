@@ -64,11 +64,12 @@ def test_all_or_nothing_refuses_the_last_grant(tmp_path):
 
 def test_competitive_round_with_ties(tmp_path):
     policy = toy.policy({"award": toy.program("300万", selection="competitive")}, budget="500万", rationing="competitive")
-    # scores: revenue 3亿, 5亿, 5亿 → the two 5亿 firms tie; the tie goes to the earlier firm index
+    # scores: revenue 3亿, 5亿, 5亿 → the two 5亿 firms tie; all apply on 1 March (a one-day call),
+    # so the tie goes to the earlier firm index (with different days, the earlier day would win)
     segs = [toy.segment("low", 1, {"revenue": "3亿"}, {"award": 1}),
             toy.segment("high_a", 1, {"revenue": "5亿"}, {"award": 1}),
             toy.segment("high_b", 1, {"revenue": "5亿"}, {"award": 1})]
-    scen = toy.scenario(segs, programs={"award": {"call": {"start": "03-01", "end": "03-31"}, "score": "revenue"}},
+    scen = toy.scenario(segs, programs={"award": {**MARCH, "score": "revenue"}},
                         end="2025-12-31", pools={"toy.pool": {"review": "06-30", "why": "test"}})
     t = toy.run(tmp_path, policy, scen)
     got = {a["firm"]: (a["date"], a["granted_yuan"], a["outcome"]) for a in t["awards"].to_dicts()}

@@ -213,14 +213,18 @@ def test_a_run_and_a_report_against_a_force_rerun(cli, run_copy, tmp_path):
     before = snapshot(run_copy)
     rerun = start("run", "scenarios/binjiang.yaml", "--out", run_copy, "--force", "--seed", "4", *SLOW)
     wait_for(lambda: holder_started(run_copy))
-    second = start("run", "scenarios/binjiang.yaml", "--out", run_copy, "--force", "--seed", "5", "--runs", "4")
-    report = cli("report", run_copy, "-q")
-    _, second_err = second.communicate(timeout=120)
-    assert rerun.poll() is None, "the rerun ended before the race; make SLOW slower"
-    assert report.code == 2 and f"process {rerun.pid}" in report.err, report.err
-    assert second.returncode == 2 and f"process {rerun.pid}" in second_err, second_err
-    assert read_manifest(run_copy).seed == 1  # still the earlier run ...
-    assert {k: v for k, v in snapshot(run_copy).items() if not k.startswith(".")} == before  # ... untouched
+    os.kill(rerun.pid, signal.SIGSTOP)  # held mid-run, the lock with it, however fast the machine
+    try:
+        assert rerun.poll() is None, "the rerun ended before the race; make SLOW slower"
+        second = start("run", "scenarios/binjiang.yaml", "--out", run_copy, "--force", "--seed", "5", "--runs", "4")
+        report = cli("report", run_copy, "-q")
+        _, second_err = second.communicate(timeout=120)
+        assert report.code == 2 and f"process {rerun.pid}" in report.err, report.err
+        assert second.returncode == 2 and f"process {rerun.pid}" in second_err, second_err
+        assert read_manifest(run_copy).seed == 1  # still the earlier run ...
+        assert {k: v for k, v in snapshot(run_copy).items() if not k.startswith(".")} == before  # ... untouched
+    finally:
+        os.kill(rerun.pid, signal.SIGCONT)
     _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
     assert read_manifest(run_copy).seed == 4

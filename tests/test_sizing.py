@@ -85,7 +85,9 @@ def test_sweep_two_budgets_writes_variants_and_p_dry_falls(cli, tmp_path):
     assert table["overrides.toy.pools.pool.budget"].to_list() == ["1500万", "3000万"]
     assert table["budget_yuan"].to_list() == [15_000_000, 30_000_000]
     low, high = table["p_dry"].to_list()
-    assert high < low and low > 0.9  # K ≥ 15 most years; K ≥ 30 rarely
+    # 1500万 runs dry iff K ≥ 15 (P = 89.5%), 3000万 iff K ≥ 30 (P = 2.2%): each within 4 standard errors
+    for p_dry, k in ((low, 15), (high, 30)):
+        assert abs(p_dry - poisson_tail(k)) < 4 * math.sqrt(poisson_tail(k) * (1 - poisson_tail(k)) / 200), (p_dry, k)
     # common random numbers: the same firms ask the same amounts in both variants
     assert table["demand_mean"].n_unique() == 1
     page = (out / "sweep.html").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The firms of one run and every application they make, drawn at once as numpy arrays.
+"""The firms of a batch of runs and every application they make, drawn at once as numpy arrays.
 
 Firms of each segment exist at the start or arrive through the years (a Poisson number a
 year, on uniform days); their attributes are drawn once and grow each year.  Each firm
@@ -7,28 +7,54 @@ on a day inside the program's call.  Stacking rules that let a firm have only th
 of several programs are settled here, before any pool is touched, because they depend on
 entitlements, not on money left.
 
-Randomness comes from named streams, one per purpose, each seeded from (seed, run, name):
-two variants of a scenario that differ only in a budget see exactly the same firms.
+Many runs are drawn in one pass: each array holds the rows of every run of the pass, each
+row carrying its run, so the Python work is per segment and program, not per run.
+Randomness still belongs to each run: every number comes from a named stream of
+:mod:`sim.engine.streams`, addressed by (seed, name, run, counter), so a run's firms do
+not depend on the batch, the batch size or the worker count.  Streams are named by
+purpose, segment, program or attribute, cohort and year; the counter is the firm's number
+within its cohort (the firms there at the start, or those arriving in one year)::
+
+    arrivals/SEGMENT/YEAR                          how many firms arrive that year
+    arrival_day/SEGMENT/COHORT                     the day each of them arrives
+    attr/SEGMENT/ATTRIBUTE/COHORT                  each firm's base value of an attribute
+    takeup/SEGMENT/PROGRAM/COHORT                  whether it takes the program up
+    timing|score|award|amount/SEGMENT/PROGRAM/YEAR/COHORT    its application in one year
+
+COHORT is ``start`` or the arrival year.  Hence common random numbers: variants that
+differ by a budget, a rate or a disabled program draw the same firms, spending and days
+for everything else; adding or removing a program or an attribute adds or removes its
+streams and moves no other draw; a different arrival rate in 2026 leaves the firms of the
+start and of 2025 as they were.  A number is drawn only for an application that is made
+(its day, score, award share), so no draw depends on how many others were made.
+
+Scalar assumptions (a take-up probability, an attribute's median or sigma, a growth
+rate, firms at the start, arrivals a year, an award share's bounds) may be given one
+value per run through ``values``, keyed by the assumption's path in the scenario
+(:func:`assumption_paths` lists them, in the units of the parsed scenario: yuan for
+money): the sampler gathers every scalar per row, so a value per run changes nothing else.
 """
 
 from __future__ import annotations
 
-import zlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engine import streams
 from sim.engine.outcomes import CANDIDATE, EXPOSURE, OUT_OF_WINDOW, STACKED
 from sim.policy.attributes import VOCABULARY
 from sim.policy.entitlement import eligible, entitlement
 from sim.scenario.model import Model, ProgramSpec
 from sim.scenario.schema import Dist, Segment
 
+# firm-years drawn in one pass: enough to spread the Python work per segment and program
+# over many runs (a default batch of 100 Binjiang runs is one pass), few enough to keep a
+# pass's arrays to some tens of MB
+ROWS_PER_PASS = 1 << 19
 
-def stream(seed: int, run: int, name: str) -> np.random.Generator:
-    """The random generator for one purpose of one run; independent of every other."""
-    key = zlib.crc32(name.encode("utf-8"))
-    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(run, key)))
+Values = Mapping[str, np.ndarray]  # assumption path -> one value per run of the pass
 
 
 @dataclass
@@ -57,74 +83,300 @@ class Applications:
 
 
 _FIELDS = ("firm", "program", "year", "day", "entitled", "score", "case", "status")
+_DTYPES = {"firm": np.int64, "program": np.int32, "year": np.int32, "day": np.int32, "entitled": np.int64,
+           "score": np.float64, "case": np.int16, "status": np.int8}
+
+
+@dataclass
+class Sample:
+    """The firms and applications of runs ``first`` … ``last - 1``, drawn in one pass.
+
+    ``apps`` holds the rows of every run, grouped by run in order (``at`` is each row's
+    run less ``first``); :meth:`applications` gives one run's rows, as views, to an engine.
+    """
+
+    first: int
+    last: int
+    apps: Applications
+    at: np.ndarray  # int64 run of each row, less first
+    bounds: np.ndarray  # the rows of run first + b are bounds[b]:bounds[b + 1]
+    firms: np.ndarray  # firms in each run
+    arrivals: list[tuple[np.ndarray, np.ndarray]]  # per segment: each firm's arrival day, its rows per run
+
+    @property
+    def runs(self) -> range:
+        return range(self.first, self.last)
+
+    def applications(self, run: int) -> Applications:
+        a, z = self.bounds[run - self.first], self.bounds[run - self.first + 1]
+        return Applications(**{k: getattr(self.apps, k)[a:z] for k in _FIELDS}, firms=int(self.firms[run - self.first]))
+
+    def arrival_days(self, run: int) -> np.ndarray:
+        """The arrival day of each firm of one run, indexed by firm number."""
+        b = run - self.first
+        return np.concatenate([day[rows[b]:rows[b + 1]] for day, rows in self.arrivals])
 
 
 def sample(model: Model, run: int) -> Applications:
     """Draw the firms and applications of run ``run`` of the model's scenario."""
-    seed = model.scenario.monte_carlo.seed
+    return sample_runs(model, run, run + 1).applications(run)
+
+
+def samples(model: Model, first: int, last: int, *, values: Values | None = None) -> Iterator[Sample]:
+    """Runs ``first`` … ``last - 1`` in passes of about :data:`ROWS_PER_PASS` firm-years each."""
+    step = runs_per_pass(model)
+    for a in range(first, last, step):
+        z = min(a + step, last)
+        part = None if values is None else {k: np.asarray(v)[a - first:z - first] for k, v in values.items()}
+        yield sample_runs(model, a, z, values=part)
+
+
+def runs_per_pass(model: Model) -> int:
+    """How many runs make about :data:`ROWS_PER_PASS` firm-years (at least one)."""
+    years = len(model.years)
+    rows = sum((s.firms_at_start + sum(s.arrivals_in(y) for y in model.years)) * (1 + len(s.take_up) * years)
+               for s in model.scenario.spec.segments)
+    return max(1, int(ROWS_PER_PASS // max(rows, 1.0)))
+
+
+def sample_runs(model: Model, first: int, last: int, *, values: Values | None = None) -> Sample:
+    """Draw the firms and applications of runs ``first`` … ``last - 1`` together.
+
+    ``values`` gives assumptions one value per run (an array of ``last - first``), keyed
+    by their paths in the scenario (:func:`assumption_paths`); others keep the scenario's.
+    """
+    draws = _Draws(model, first, last, values or {})
+    segments = model.scenario.spec.segments
+    firms: list[_Firms] = []
+    counted = np.zeros(last - first, dtype=np.int64)  # firms of the earlier segments, in each run
+    for i, segment in enumerate(segments):
+        firms.append(_Firms(draws, i, segment, counted))
+        counted = counted + firms[-1].per_run
+    programs = {p.key: p for p in model.programs}
     parts: list[dict[str, np.ndarray]] = []
-    offset = 0
-    for segment in model.scenario.spec.segments:
-        firms = _firms(model, segment, seed, run)
-        n = len(firms["arrival_day"])
-        for key, take in segment.take_up.items():
-            spec = next((p for p in model.programs if p.key == key), None)
-            if spec is None:  # switched off by an override
-                continue
-            parts.append(_applications(model, segment, spec, firms, take.p, seed, run, offset))
-        offset += n
-    apps = _concat(parts, offset)
-    _stack(model, apps)
-    return apps
+    for i, segment in enumerate(segments):
+        for key in segment.take_up:
+            if key in programs:  # else switched off by an override
+                part = _applications(draws, firms[i], programs[key])
+                if part is not None:
+                    parts.append(part)
+    apps, at = _grouped(parts, last - first)
+    _stack(model, apps, at)
+    bounds = np.searchsorted(at, np.arange(last - first + 1))
+    return Sample(first, last, apps, at, bounds, counted, [(f.day, f.bounds) for f in firms])
 
 
-def _firms(model: Model, segment: Segment, seed: int, run: int) -> dict[str, np.ndarray]:
-    """Arrival day and year of each firm, and each attribute's base value."""
-    rng = stream(seed, run, f"arrivals/{segment.name}")
-    counts = rng.poisson([segment.arrivals_in(y) for y in model.years])
-    days = [np.zeros(segment.firms_at_start, dtype=np.int64)]
-    years = [np.full(segment.firms_at_start, model.years[0] - 1, dtype=np.int64)]
-    for y, k in zip(model.years, counts):
-        days.append(rng.integers(model.year_start[y], model.year_end[y] + 1, size=k))
-        years.append(np.full(k, y, dtype=np.int64))
-    firms = {"arrival_day": np.concatenate(days), "arrival_year": np.concatenate(years)}
-    n = len(firms["arrival_day"])
-    for attr, dist in segment.attributes.items():
-        firms[f"attr:{attr}"] = draw(dist, attr, n, stream(seed, run, f"attr/{segment.name}/{attr}"))
-    return firms
+def assumption_paths(model: Model) -> list[str]:
+    """Every scalar assumption the sampler reads, by its path in the scenario: what ``values`` may set."""
+    out = []
+    for i, segment in enumerate(model.scenario.spec.segments):
+        out.append(f"segments.{i}.firms_at_start")
+        if isinstance(segment.arrivals_per_year, dict):
+            out += [f"segments.{i}.arrivals_per_year.{y}" for y in model.years]
+        else:
+            out.append(f"segments.{i}.arrivals_per_year")
+        for attr, dist in segment.attributes.items():
+            out += [f"segments.{i}.attributes.{attr}.{name}" for name in _numbers(dist, attr)]
+        out += [f"segments.{i}.take_up.{key}.p" for key in segment.take_up]
+    for key, behaviour in model.scenario.spec.programs.items():
+        for field, attr in (("award_share", "domestic_compute_share"), ("amount", "project_investment")):
+            dist = getattr(behaviour, field)
+            if dist is not None:
+                out += [f"programs.{key}.{field}.{name}" for name in _numbers(dist, attr, grows=False)]
+    return out
 
 
-def draw(dist: Dist, attr: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` values of ``attr`` from ``dist``, bounded, typed as the attribute's kind."""
+def _numbers(dist: Dist, attr: str, *, grows: bool = True) -> list[str]:
+    """The parameters of a distribution that are single numbers (``growth`` too for a firm's attribute)."""
+    kind = VOCABULARY[attr].kind
+    if kind == "category":
+        return []
+    names = [n for n in ("value", "low", "high", "mean", "sd", "median", "sigma", "p") if getattr(dist, n) is not None]
+    if kind != "flag":
+        names += [n for n in ("min", "max") if getattr(dist, n) is not None] + (["growth"] if grows else [])
+    return names
+
+
+class _Draws:
+    """What every draw of one pass shares: the model, its runs, values per run, stream bases."""
+
+    def __init__(self, model: Model, first: int, last: int, values: Values):
+        self.model = model
+        self.runs = np.arange(first, last, dtype=np.int64)
+        unknown = set(values) - set(assumption_paths(model)) if values else set()
+        if unknown:
+            raise ValueError(f"no scalar assumption at {', '.join(sorted(unknown))}; see assumption_paths()")
+        self.values = {k: np.asarray(v) for k, v in values.items()}
+        wrong = [k for k, v in self.values.items() if v.shape != (len(self.runs),)]
+        if wrong:
+            raise ValueError(f"values for {', '.join(wrong)} must hold one number per run ({len(self.runs)})")
+        # streams seen by earlier passes get their starting points in one numpy call
+        self._keys: dict[str, np.uint64] = model.cache.setdefault("stream_keys", {})
+        self._row = {name: i for i, name in enumerate(self._keys)}
+        self._table = streams.bases(np.array(list(self._keys.values()), dtype=np.uint64), self.runs)
+
+    def value(self, path: str, default):
+        """The assumption at ``path``: the scenario's number, or one value per run."""
+        return self.values.get(path, default)
+
+    def bases(self, names: tuple[str, ...]) -> np.ndarray:
+        """Where each named stream starts in each run: (len(names), runs)."""
+        new = [n for n in names if n not in self._row]
+        if new:
+            seed = self.model.scenario.monte_carlo.seed
+            for n in new:
+                self._keys[n] = streams.stream_key(seed, n)
+                self._row[n] = len(self._row)
+            more = streams.bases(np.array([self._keys[n] for n in new], dtype=np.uint64), self.runs)
+            self._table = np.concatenate([self._table, more])
+        return self._table[[self._row[n] for n in names]]
+
+
+def _per_row(value, at: np.ndarray):
+    """A scalar as it is; one value per run as one value per row."""
+    return value[at] if np.ndim(value) else value
+
+
+class _Firms:
+    """One segment's firms in every run of a pass, in rows ordered by run, cohort and number."""
+
+    def __init__(self, draws: _Draws, index: int, segment: Segment, numbered: np.ndarray):
+        """``numbered``: how many firms of each run the earlier segments hold (this one's come after)."""
+        model = draws.model
+        self.draws, self.index, self.segment = draws, index, segment
+        self.cohorts = ["start"] + [str(y) for y in model.years]
+        runs = len(draws.runs)
+        counts = np.zeros((runs, len(self.cohorts)), dtype=np.int64)
+        counts[:, 0] = _whole(draws.value(f"segments.{index}.firms_at_start", segment.firms_at_start))
+        u = streams.uniform(self.draws.bases(tuple(f"arrivals/{segment.name}/{y}" for y in model.years)), 0)
+        for yi, year in enumerate(model.years):
+            rate = draws.value(_arrivals_path(index, segment, year), segment.arrivals_in(year))
+            counts[:, yi + 1] = streams.poisson(u[yi], rate)
+        per = counts.ravel()
+        group = np.repeat(np.arange(per.size), per)
+        self.at, self.cohort = np.divmod(group, len(self.cohorts))
+        self.stream = self.cohort * runs + self.at  # the firm's place in a (cohort, run) table of streams
+        self.number = (np.arange(len(group)) - (np.cumsum(per) - per)[group]).astype(np.uint64)
+        self.per_run = counts.sum(axis=1)
+        self.bounds = np.concatenate([[0], np.cumsum(self.per_run)])
+        self.id = numbered[self.at] + np.arange(len(group)) - self.bounds[self.at]  # the firm's number in its run
+        self.arrival_year = np.array([model.years[0] - 1] + model.years)[self.cohort]
+        first = np.array([0] + [model.year_start[y] for y in model.years])
+        span = np.array([1] + [model.year_end[y] - model.year_start[y] + 1 for y in model.years])
+        self.day = np.zeros(len(group), dtype=np.int64)
+        came = np.flatnonzero(self.cohort > 0)
+        if len(came) == len(group):  # every firm arrived during the horizon
+            came = slice(None)
+        u = self.uniform(f"arrival_day/{segment.name}", came)
+        self.day[came] = first[self.cohort[came]] + _below(u, span[self.cohort[came]])
+        self._values: dict = {}
+
+    def uniform(self, stream: str, rows: np.ndarray | slice | None = None, year: np.ndarray | None = None) -> np.ndarray:
+        """One uniform number per firm (of ``rows``) from ``stream/COHORT``, counted by firm number.
+
+        With ``year`` (one calendar year per row) the stream is ``stream/YEAR/COHORT``.
+        """
+        if rows is None:
+            rows = slice(None)
+        place = self.stream[rows]
+        if year is None:
+            table = self.draws.bases(tuple(f"{stream}/{c}" for c in self.cohorts))
+        else:
+            years = self.draws.model.years
+            table = self.draws.bases(tuple(f"{stream}/{y}/{c}" for y in years for c in self.cohorts))
+            place = place + (year - years[0]) * (len(self.cohorts) * len(self.draws.runs))
+        return streams.uniform(table.ravel()[place], self.number[rows])
+
+    def attribute(self, attr: str) -> np.ndarray:
+        """Each firm's base value of ``attr``, drawn once."""
+        if attr not in self._values:
+            dist = self.segment.attributes[attr]
+            u = self.uniform(f"attr/{self.segment.name}/{attr}")
+            self._values[attr] = draw(dist, attr, u, self._param(f"segments.{self.index}.attributes.{attr}", dist))
+        return self._values[attr]
+
+    def in_year(self, attr: str, rows: np.ndarray, year: np.ndarray) -> np.ndarray:
+        """``attr`` of firms ``rows`` in ``year`` (one per row): the base value grown once a year since the firm's first year."""
+        base = self.attribute(attr)[rows]
+        dist = self.segment.attributes[attr]
+        growth = self.draws.value(f"segments.{self.index}.attributes.{attr}.growth", dist.growth)
+        if not np.any(growth):
+            return base
+        start = np.maximum(self.arrival_year[rows], self.draws.model.years[0])
+        value = base * (1.0 + _per_row(growth, self.at[rows])) ** np.maximum(year - start, 0)
+        kind = VOCABULARY[attr].kind
+        if kind == "money":
+            return np.rint(value).astype(np.int64)
+        return np.rint(value) if kind == "count" else value
+
+    def _param(self, path: str, dist: Dist, rows: np.ndarray | None = None) -> Callable[[str], object]:
+        at = self.at if rows is None else self.at[rows]
+        return lambda name: _per_row(self.draws.value(f"{path}.{name}", getattr(dist, name)), at)
+
+
+def _arrivals_path(index: int, segment: Segment, year: int) -> str:
+    if isinstance(segment.arrivals_per_year, dict):
+        return f"segments.{index}.arrivals_per_year.{year}"
+    return f"segments.{index}.arrivals_per_year"
+
+
+def _whole(value) -> np.ndarray:
+    count = np.rint(np.asarray(value, dtype=np.float64)).astype(np.int64)
+    if (count < 0).any():
+        raise ValueError(f"firm counts must be 0 or more; got {count.min()}")
+    return count
+
+
+def _below(u: np.ndarray, n) -> np.ndarray:
+    """Uniform integers 0 … n − 1 from uniforms (n ≥ 1, a number or one per element).
+
+    ``u · n`` stays below n: u ≤ 1 − 2⁻⁵³, and n − n·2⁻⁵³ rounds down (or is exact, for a
+    power of two) for any whole n below 2⁵³.
+    """
+    return (u * n).astype(np.int64)
+
+
+def draw(dist: Dist, attr: str, u: np.ndarray, param: Callable[[str], object] | None = None) -> np.ndarray:
+    """Values of ``attr`` from ``dist``, one per uniform in ``u``, bounded, typed as the attribute's kind.
+
+    Each is the inverse of the distribution's CDF at its uniform.  ``param(name)`` gives
+    the distribution's parameter ``name``: a number, or one per element of ``u``
+    (default: the distribution's own numbers).
+    """
+    param = param or (lambda name: getattr(dist, name))
     kind = VOCABULARY[attr].kind
     if dist.dist == "constant":
-        values = np.full(n, dist.value, dtype=object if kind == "category" else None)
+        values = np.array(np.broadcast_to(np.asarray(param("value"), dtype=object if kind == "category" else None), u.shape))
     elif dist.dist == "uniform":
-        values = rng.uniform(dist.low, dist.high, n)
+        low = param("low")
+        values = low + (param("high") - low) * u
     elif dist.dist == "normal":
-        values = rng.normal(dist.mean, dist.sd, n)
+        values = param("mean") + param("sd") * streams.normal(u)
     elif dist.dist == "lognormal":
-        values = dist.median * np.exp(dist.sigma * rng.standard_normal(n))
+        values = param("median") * np.exp(param("sigma") * streams.normal(u))
     elif dist.dist == "bernoulli":
-        values = rng.random(n) < dist.p
+        values = u < param("p")
     elif dist.dist == "choice":
         options = list(dist.values)
-        weights = np.array(list(dist.values.values()), dtype=float)
-        values = np.array(options)[rng.choice(len(options), size=n, p=weights / weights.sum())]
+        weights = np.cumsum(np.array(list(dist.values.values()), dtype=float))
+        values = np.array(options)[np.minimum(np.searchsorted(weights / weights[-1], u, side="right"), len(options) - 1)]
     else:  # empirical: resample the observed values
-        values = np.array(dist.values)[rng.integers(0, len(dist.values), size=n)]
-    return _typed(values, kind, dist)
+        values = np.array(dist.values)[_below(u, len(dist.values))]
+    return _typed(values, kind, param)
 
 
-def _typed(values: np.ndarray, kind: str, dist: Dist) -> np.ndarray:
+def _typed(values: np.ndarray, kind: str, param: Callable[[str], object]) -> np.ndarray:
     if kind == "category":
         return values.astype(str)
     if kind == "flag":
         return values.astype(bool)
-    values = values.astype(np.float64)
-    low = 0.0 if dist.min is None else float(dist.min)
-    high = 1.0 if kind == "share" and dist.max is None else dist.max
-    values = np.clip(values, low, None if high is None else float(high))
+    values = values.astype(np.float64, copy=False)
+    low, high = param("min"), param("max")
+    low = 0.0 if low is None else low
+    high = 1.0 if kind == "share" and high is None else high
+    values = np.maximum(values, low)
+    if high is not None:
+        values = np.minimum(values, high)
     if kind == "money":
         return np.rint(values).astype(np.int64)
     if kind == "count":
@@ -140,109 +392,109 @@ def _needed(spec: ProgramSpec, policy, segment: Segment) -> list[str]:
     return sorted(names & set(segment.attributes))
 
 
-def _year_values(firms: dict[str, np.ndarray], segment: Segment, attr: str, year: int, first_year: int) -> np.ndarray:
-    """The attribute in ``year``, computed once per run and year (programs share it)."""
-    key = f"year:{attr}:{year}"
-    if key not in firms:
-        firms[key] = _grown(firms, segment, attr, year, first_year)
-    return firms[key]
+def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, np.ndarray] | None:
+    """One segment's applications to one program, in every run and year of the pass.
 
-
-def _grown(firms: dict[str, np.ndarray], segment: Segment, attr: str, year: int, first_year: int) -> np.ndarray:
-    """The attribute in ``year``: its base value grown once a year since the firm's first year."""
-    base = firms[f"attr:{attr}"]
-    growth = segment.attributes[attr].growth
-    if not growth:
-        return base
-    start = np.maximum(firms["arrival_year"], first_year)
-    factor = (1.0 + growth) ** np.maximum(year - start, 0)
-    value = base * factor
-    kind = VOCABULARY[attr].kind
-    if kind == "money":
-        return np.rint(value).astype(np.int64)
-    return np.rint(value) if kind == "count" else value
-
-
-def _applications(model: Model, segment: Segment, spec: ProgramSpec, firms: dict[str, np.ndarray],
-                  p: float, seed: int, run: int, offset: int) -> dict[str, np.ndarray]:
-    n = len(firms["arrival_day"])
-    name = f"{segment.name}/{spec.key}"
-    years = len(model.years)
-    takes = stream(seed, run, f"takeup/{name}").random(n) < p
-    timing = stream(seed, run, f"timing/{name}").random((n, years))
-    # streams a program does not use are not drawn (each has its own name, so others are unchanged)
-    scores = stream(seed, run, f"score/{name}").random((n, years)) if spec.behaviour.score == "random" else None
-    shares = _optional(spec.behaviour.award_share, "domestic_compute_share", n, years, stream, (seed, run, f"award/{name}"))
-    amounts = _optional(spec.behaviour.amount, "project_investment", n, years, stream, (seed, run, f"amount/{name}"))
-    program, policy = spec.program, model.scenario.policies[spec.policy]
-    needs = _needed(spec, policy, segment)
-    previous = program.benefit.base_period == "previous_year"
-    call = spec.behaviour.call
-    out: list[dict[str, np.ndarray]] = []
-    for yi, year in enumerate(model.years):
-        first, last = max(spec.window[0], model.year_start[year]), min(spec.window[1], model.year_end[year])
-        if first > last:
-            continue  # the policy is not in force at all this year
-        exists = firms["arrival_year"] < year if previous else firms["arrival_day"] <= model.month_day(year, call.end)
-        who = np.flatnonzero(takes & exists)
-        if len(who) == 0:
-            continue
-        attr_year = year - 1 if previous else year
-        attrs = {a: _year_values(firms, segment, a, attr_year, model.years[0])[who] for a in needs}
-        m = len(who)
-        ok = eligible(program, attrs, m)
-        full = entitlement(policy, spec.id, attrs, m)
-        entitled = full
-        if program.benefit.kind == "none":
-            entitled = amounts[who, yi] if spec.behaviour.amount is not None else np.zeros(m, dtype=np.int64)
-            if program.cap is not None:
-                entitled = np.minimum(entitled, program.cap.amount)
-            keep = ok if spec.behaviour.amount is None else ok & (entitled > 0)
-        else:
-            if program.benefit.upto and shares is not None:
-                entitled = np.floor(entitled * shares[who, yi]).astype(np.int64)
-            keep = ok & (entitled > 0)  # nothing to ask: the firm does not apply
-        who, entitled = who[keep], entitled[keep]
-        if len(who) == 0:
-            continue
-        attrs = {a: v[keep] for a, v in attrs.items()}
-        status, day = _timing(model, year, call, first, last, firms["arrival_day"][who], timing[who, yi])
-        if program.benefit.kind == "none" and spec.behaviour.amount is None:
-            status = np.where(status == OUT_OF_WINDOW, OUT_OF_WINDOW, EXPOSURE)
-        out.append({
-            "firm": who + offset,
-            "program": np.full(len(who), spec.index, dtype=np.int32),
-            "year": np.full(len(who), year, dtype=np.int32),
-            "day": day,
-            "entitled": entitled.astype(np.int64),
-            "score": _score(spec, entitled, attrs, scores[who, yi] if scores is not None else None),
-            "case": _case(spec, attrs, len(who)),
-            "status": status,
-        })
-    return _concat_dicts(out)
-
-
-def _timing(model: Model, year: int, call, first: int, last: int, arrival: np.ndarray, u: np.ndarray):
-    """Day of each application: uniform over the part of the call open to the firm.
-
-    A call that lies wholly outside the policy's window that year gives an out-of-window
-    application on the call's first day the firm exists.
+    Rows are (firm, year) pairs, firm by firm, so they stay in the order of the runs.
     """
-    call_start, call_end = model.month_day(year, call.start), model.month_day(year, call.end)
-    lo = np.maximum(max(call_start, first), arrival)
-    hi = min(call_end, last)
-    inside = lo <= hi
-    span = np.maximum(hi - lo + 1, 1)
-    day = np.where(inside, lo + np.floor(u * span).astype(np.int64), np.maximum(call_start, arrival))
-    status = np.where(inside, 0, OUT_OF_WINDOW).astype(np.int8)
-    return status, day.astype(np.int32)
-
-
-def _optional(dist: Dist | None, attr: str, n: int, years: int, make, key: tuple) -> np.ndarray | None:
-    """An (n × years) draw of an assumption the scenario gives for a program, else None."""
-    if dist is None:
+    model, segment = draws.model, firms.segment
+    name = f"{segment.name}/{spec.key}"
+    program, policy = spec.program, model.scenario.policies[spec.policy]
+    calendar = _Calendar(model, spec)
+    if not len(calendar.year):
+        return None  # the policy is not in force in any year of the horizon
+    p = draws.value(f"segments.{firms.index}.take_up.{spec.key}.p", segment.take_up[spec.key].p)
+    if np.ndim(p) == 0 and p in (0, 1):  # certain: no number drawn (none is needed)
+        takers = np.arange(len(firms.at)) if p == 1 else np.zeros(0, dtype=np.int64)
+    else:
+        takers = np.flatnonzero(firms.uniform(f"takeup/{name}") < _per_row(p, firms.at))
+    # a firm applies in every year of the calendar from the first in which it exists: it has
+    # a whole year of spending behind it (a claim on last year's), or arrived before the call ends
+    previous = program.benefit.base_period == "previous_year"
+    if previous:
+        first = np.searchsorted(calendar.year, firms.arrival_year[takers], side="right")
+    else:
+        first = np.searchsorted(calendar.call_end, firms.day[takers], side="left")
+    count = len(calendar.year) - first
+    who = np.repeat(takers, count)
+    y = np.arange(len(who)) - np.repeat(np.cumsum(count) - count - first, count)  # index into the calendar
+    year = calendar.year[y]
+    attrs = {a: firms.in_year(a, who, year - 1 if previous else year) for a in _needed(spec, policy, segment)}
+    m = len(who)
+    ok = eligible(program, attrs, m)
+    entitled = entitlement(policy, spec.id, attrs, m)
+    if program.benefit.kind == "none":
+        amount = spec.behaviour.amount
+        entitled = _assumed(firms, spec, "amount", who, year) if amount is not None else np.zeros(m, dtype=np.int64)
+        if program.cap is not None:
+            entitled = np.minimum(entitled, program.cap.amount)
+        keep = ok if amount is None else ok & (entitled > 0)
+    else:
+        if program.benefit.upto and spec.behaviour.award_share is not None:
+            entitled = np.floor(entitled * _assumed(firms, spec, "award_share", who, year)).astype(np.int64)
+        keep = ok & (entitled > 0)  # nothing to ask: the firm does not apply
+    if not keep.all():
+        who, y, year, entitled = who[keep], y[keep], year[keep], entitled[keep]
+        attrs = {a: v[keep] for a, v in attrs.items()}
+    if len(who) == 0:
         return None
-    return draw(dist, attr, n * years, make(*key)).reshape(n, years)
+    status, day = calendar.days(y, firms.day[who], firms.uniform(f"timing/{name}", who, year))
+    if program.benefit.kind == "none" and spec.behaviour.amount is None:
+        status = np.where(status == OUT_OF_WINDOW, OUT_OF_WINDOW, EXPOSURE).astype(np.int8)
+    random = firms.uniform(f"score/{name}", who, year) if spec.behaviour.score == "random" else None
+    return {
+        "at": firms.at[who],
+        "firm": firms.id[who],
+        "program": np.full(len(who), spec.index, dtype=np.int32),
+        "year": year.astype(np.int32),
+        "day": day,
+        "entitled": entitled.astype(np.int64, copy=False),
+        "score": _score(spec, entitled, attrs, random),
+        "case": _case(spec, attrs, len(who)),
+        "status": status,
+    }
+
+
+_ASSUMED = {"award_share": ("award", "domestic_compute_share"), "amount": ("amount", "project_investment")}
+
+
+def _assumed(firms: _Firms, spec: ProgramSpec, field: str, who: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """A program's assumed award share or amount for each applying firm in its year."""
+    stream, attr = _ASSUMED[field]
+    dist = getattr(spec.behaviour, field)
+    u = firms.uniform(f"{stream}/{firms.segment.name}/{spec.key}", who, year)
+    return draw(dist, attr, u, firms._param(f"programs.{spec.key}.{field}", dist, who))
+
+
+class _Calendar:
+    """A program's budget years in force, with its call and the policy's window in each (as days)."""
+
+    def __init__(self, model: Model, spec: ProgramSpec):
+        call = spec.behaviour.call
+        years = [y for y in model.years
+                 if max(spec.window[0], model.year_start[y]) <= min(spec.window[1], model.year_end[y])]
+        self.year = np.array(years, dtype=np.int64)
+        self.call_start = np.array([model.month_day(y, call.start) for y in years], dtype=np.int64)
+        self.call_end = np.array([model.month_day(y, call.end) for y in years], dtype=np.int64)
+        # the part of the call inside the policy's window (empty if the window misses the call)
+        self.open_from = np.maximum(self.call_start, [max(spec.window[0], model.year_start[y]) for y in years])
+        self.open_to = np.minimum(self.call_end, [min(spec.window[1], model.year_end[y]) for y in years])
+
+    def days(self, y: np.ndarray, arrival: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Day of each application: uniform over the part of the year's call open to the firm.
+
+        ``y`` indexes each row's year in this calendar.  A call that lies wholly outside the
+        policy's window that year gives an out-of-window application on the call's first
+        day the firm exists.
+        """
+        lo = np.maximum(self.open_from[y], arrival)
+        hi = self.open_to[y]
+        inside = lo <= hi
+        day = lo + _below(u, np.maximum(hi - lo + 1, 1))
+        if inside.all():
+            return np.zeros(len(day), dtype=np.int8), day.astype(np.int32)
+        day = np.where(inside, day, np.maximum(self.call_start[y], arrival))
+        return np.where(inside, 0, OUT_OF_WINDOW).astype(np.int8), day.astype(np.int32)
 
 
 def _score(spec: ProgramSpec, entitled: np.ndarray, attrs: dict[str, np.ndarray], u: np.ndarray | None) -> np.ndarray:
@@ -264,30 +516,33 @@ def _case(spec: ProgramSpec, attrs: dict[str, np.ndarray], n: int) -> np.ndarray
     return out
 
 
-def _concat_dicts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def _grouped(parts: list[dict[str, np.ndarray]], runs: int) -> tuple[Applications, np.ndarray]:
+    """All parts as one set of rows, grouped by run (within a run, in the order of the parts)."""
     if not parts:
-        return {k: np.zeros(0, dtype=d) for k, d in _DTYPES.items()}
-    return {k: np.concatenate([p[k] for p in parts]).astype(_DTYPES[k]) for k in _FIELDS}
+        empty = {k: np.zeros(0, dtype=d) for k, d in _DTYPES.items()}
+        return Applications(**empty), np.zeros(0, dtype=np.int64)
+    if len(parts) == 1:  # rows already in run order
+        return Applications(**{k: parts[0][k].astype(_DTYPES[k], copy=False) for k in _FIELDS}), parts[0]["at"]
+    at = np.concatenate([p["at"] for p in parts])
+    cols = {k: np.concatenate([p[k] for p in parts]).astype(_DTYPES[k], copy=False) for k in _FIELDS}
+    if runs > 1:
+        # a stable sort of small integers is a radix sort: linear in the rows
+        order = np.argsort(at.astype(np.int16 if runs < 2**15 else np.int64), kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+        at = at[order]
+    return Applications(**cols), at
 
 
-_DTYPES = {"firm": np.int64, "program": np.int32, "year": np.int32, "day": np.int32, "entitled": np.int64,
-           "score": np.float64, "case": np.int16, "status": np.int8}
-
-
-def _concat(parts: list[dict[str, np.ndarray]], firms: int) -> Applications:
-    merged = _concat_dicts(parts) if parts else _concat_dicts([])
-    return Applications(**merged, firms=firms)
-
-
-def _stack(model: Model, apps: Applications) -> None:
+def _stack(model: Model, apps: Applications, at: np.ndarray) -> None:
     """从优就高不重复: of each stacking group, a firm keeps only its largest application a year."""
     for group in model.stacking:
-        rank = {p: i for i, p in enumerate(group)}
-        idx = np.flatnonzero(np.isin(apps.program, group) & (apps.status == CANDIDATE))
+        rank = np.full(len(model.programs), len(group), dtype=np.int64)
+        rank[list(group)] = np.arange(len(group))
+        idx = np.flatnonzero((rank[apps.program] < len(group)) & (apps.status == CANDIDATE))
         if len(idx) < 2:
             continue
-        order_in_group = np.array([rank[p] for p in apps.program[idx]])
-        sort = np.lexsort((order_in_group, -apps.entitled[idx], apps.year[idx], apps.firm[idx]))
+        sort = np.lexsort((rank[apps.program[idx]], -apps.entitled[idx], apps.year[idx], apps.firm[idx], at[idx]))
         idx = idx[sort]
-        same = (apps.firm[idx][1:] == apps.firm[idx][:-1]) & (apps.year[idx][1:] == apps.year[idx][:-1])
+        same = ((at[idx][1:] == at[idx][:-1]) & (apps.firm[idx][1:] == apps.firm[idx][:-1])
+                & (apps.year[idx][1:] == apps.year[idx][:-1]))
         apps.status[idx[1:][same]] = STACKED

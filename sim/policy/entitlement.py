@@ -133,16 +133,18 @@ def entitlement(policy: Policy, program_id: str, attrs: Attrs, n: int) -> np.nda
     """Yuan each firm is entitled to under ``policy.programs[program_id]``: rule, then cap,
     then any uplift in force that reaches the program (0 if not eligible)."""
     program = policy.programs[program_id]
-    amount = raw_amount(program.benefit, attrs, n)
+    total = raw_amount(program.benefit, attrs, n)
     cap = program.cap.amount if program.cap else None
-    num, den = uplift_rate(policy, program_id, attrs, n)
-    uplifted = (amount * num) // den
-    if cap is None:
-        total = uplifted
-    else:
-        raises = any(u.raises_cap for u in policy.uplifts_for(program_id))
-        cap_arr = (np.full(n, cap, dtype=np.int64) * num) // den if raises else np.full(n, cap, dtype=np.int64)
-        total = np.minimum(uplifted, cap_arr)
+    uplifts = policy.uplifts_for(program_id)
+    if uplifts:  # without any, the rate is 1/1 and the arithmetic can be skipped
+        num, den = uplift_rate(policy, program_id, attrs, n)
+        total = (total * num) // den
+        if cap is not None and any(u.raises_cap for u in uplifts):
+            cap = (np.full(n, cap, dtype=np.int64) * num) // den
+    if cap is not None:
+        total = np.minimum(total, cap)
+    if not program.eligibility:
+        return total
     return np.where(eligible(program, attrs, n), total, 0)
 
 

@@ -36,7 +36,7 @@ import polars as pl
 
 from sim import __version__
 from sim.engine import fast
-from sim.engine.population import sample
+from sim.engine.population import samples
 from sim.engine.simpy import run as run_simpy
 from sim.errors import OptionError, OutputError, RunInterrupted, ScenarioError
 from sim.policy.loader import line_of
@@ -51,7 +51,7 @@ from sim.runs.manifest import (
     read_manifest,
     write_manifest,
 )
-from sim.runs.records import collect
+from sim.runs.records import collect_runs
 from sim.runs.storage import (
     MANIFEST,
     holds_run,
@@ -122,17 +122,20 @@ def model_for(scenario: Scenario) -> Model:
 
 
 def run_batch(batch: Batch) -> BatchDone:
-    """Compute the batch's runs and write their parts; safe to repeat (parts are replaced)."""
+    """Compute the batch's runs and write their parts; safe to repeat (parts are replaced).
+
+    Runs are sampled and summed into tables many at a time (:func:`samples`,
+    :func:`collect_runs`); only the engine's decisions go run by run.
+    """
     began = time.perf_counter()
     model = model_for(batch.scenario)
     engine = ENGINES[batch.engine]
     parts: dict[str, list[dict[str, np.ndarray]]] = {}
     applications = 0
-    for run in range(batch.first, batch.last):
-        apps = sample(model, run)
-        applications += len(apps)
-        tables = collect(model, run, apps, engine(model, apps), events=batch.events)
-        for name, cols in tables.items():
+    for drawn in samples(model, batch.first, batch.last):
+        applications += len(drawn.apps)
+        decisions = [engine(model, drawn.applications(run)) for run in drawn.runs]
+        for name, cols in collect_runs(model, drawn, decisions, events=batch.events).items():
             parts.setdefault(name, []).append(cols)
     for name, cols_list in parts.items():
         merged = {k: np.concatenate([c[k] for c in cols_list]) for k in cols_list[0]}

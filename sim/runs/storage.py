@@ -70,33 +70,36 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 
 def to_arrow(model: Model, name: str, cols: dict[str, np.ndarray]) -> pa.Table:
-    """Turn a batch's numpy columns (with index codes) into a table of the documented schema."""
+    """Turn a batch's numpy columns (with index codes) into a table of the documented schema.
+
+    Names (policy, program, pool, funder, outcome) are looked up from their codes by
+    Arrow's ``take``, so no Python string is made per row.
+    """
     epoch = (model.start - dt.date(1970, 1, 1)).days
-    policies = np.array([p.policy for p in model.programs], dtype=object)
-    programs = np.array([p.id for p in model.programs], dtype=object)
-    pool_keys = np.array([pool.key for pool in model.pools], dtype=object)
-    pool_of_program = np.array([pool_keys[p.pool] for p in model.programs], dtype=object)
+    policies = [p.policy for p in model.programs]
+    programs = [p.id for p in model.programs]
+    pool_of_program = [model.pools[p.pool].key for p in model.programs]
     data: dict[str, Any] = {"run": cols["run"], "year": cols.get("year")}
     if name == "program_years":
         i = cols["program_index"]
-        data.update(policy=policies[i], program=programs[i], pool=pool_of_program[i])
+        data.update(policy=_names(policies, i), program=_names(programs, i), pool=_names(pool_of_program, i))
         for k in ("demand_yuan", "granted_yuan", "applications", "full", "partial", "refused"):
             data[k] = cols[k]
     elif name == "pool_years":
-        data.update(pool=pool_keys[cols["pool_index"]], granted_yuan=cols["granted_yuan"])
+        data.update(pool=_names([pool.key for pool in model.pools], cols["pool_index"]), granted_yuan=cols["granted_yuan"])
         data["budget_yuan"] = pa.array(cols["budget_yuan"], mask=cols["budget_yuan"] < 0)
         data["remaining_yuan"] = pa.array(cols["remaining_yuan"], mask=cols["remaining_yuan"] < 0)
         day = cols["exhausted_day"]
         data["exhausted_on"] = pa.array((day + epoch).astype(np.int32), type=pa.int32(), mask=day < 0).cast(pa.date32())
     elif name == "funder_years":
-        data.update(funder=np.array(model.funders, dtype=object)[cols["funder_index"]], granted_yuan=cols["granted_yuan"])
+        data.update(funder=_names(model.funders, cols["funder_index"]), granted_yuan=cols["granted_yuan"])
     else:
         i = cols["program_index"]
         del data["year"]
         data.update(date=pa.array((cols["day"] + epoch).astype(np.int32), type=pa.int32()).cast(pa.date32()),
-                    firm=cols["firm"], policy=policies[i], program=programs[i],
+                    firm=cols["firm"], policy=_names(policies, i), program=_names(programs, i),
                     entitled_yuan=cols["entitled_yuan"], granted_yuan=cols["granted_yuan"],
-                    outcome=np.array(OUTCOMES, dtype=object)[cols["outcome_code"]],
+                    outcome=_names(list(OUTCOMES), cols["outcome_code"]),
                     pool_balance_yuan=pa.array(cols["pool_balance_yuan"], mask=cols["pool_balance_yuan"] < 0))
     schema = SCHEMAS[name]
     table = pa.table({f.name: pa.array(data[f.name], type=f.type) if not isinstance(data[f.name], pa.Array) else data[f.name] for f in schema}, schema=schema)
@@ -123,6 +126,11 @@ def part_metadata(model: Model, table: str) -> dict[str, str]:
     return {"sim.table": table, "sim.schema_version": str(SCHEMA_VERSION), "sim.version": __version__,
             "sim.scenario": scenario.name, "sim.scenario_sha256": scenario.sha256,
             "sim.seed": str(scenario.monte_carlo.seed), "sim.units": json.dumps(UNITS[table])}
+
+
+def _names(names: list[str], codes: np.ndarray) -> pa.Array:
+    """The name of each code, as an Arrow string array."""
+    return pa.array(names, type=pa.string()).take(pa.array(codes))
 
 
 def part_path(out: Path, table: str, batch: int) -> Path:
