@@ -228,6 +228,10 @@ class Call(Strict):
         return self
 
 
+LAG_TYPE = "pue"  # a lag in months is typed and drawn as a number attribute (0 or more)
+LAPSE_TYPE = "domestic_compute_share"  # a lapsed share as a share attribute (0–1)
+
+
 def _typed_as(dist: Dist, carrier: str, name: str, unit: str) -> Dist:
     """``dist`` typed as a quantity that is no firm attribute, through an attribute of the same kind.
 
@@ -297,7 +301,7 @@ class PaymentAssumptions(Strict):
             if lag.growth:
                 raise ValueError("@lag_months: growth applies to a firm's attributes, not to a lag")
             try:
-                update["lag_months"] = lag = _typed_as(lag, "pue", "lag_months", "months")  # any number attribute
+                update["lag_months"] = lag = _typed_as(lag, LAG_TYPE, "lag_months", "months")
             except ValueError as exc:
                 text = str(exc)
                 raise ValueError(f"@lag_months.{text[1:]}" if text.startswith("@") else f"@lag_months: {text}") from None
@@ -306,7 +310,7 @@ class PaymentAssumptions(Strict):
                                  "the tail of payments ends")
         if self.lapse is not None:
             try:
-                update["lapse"] = _typed_as(self.lapse, "domestic_compute_share", "lapse", "0-1")  # any share attribute
+                update["lapse"] = _typed_as(self.lapse, LAPSE_TYPE, "lapse", "0-1")
             except ValueError as exc:
                 text = str(exc)
                 raise ValueError(f"@lapse.{text[1:]}" if text.startswith("@") else f"@lapse: {text}") from None
