@@ -107,6 +107,14 @@ def cash_budgets(cash_years: pl.LazyFrame, *, runs: int, risk: float) -> pl.Data
             .collect(engine="streaming"))
 
 
+def paid_later(budgets: pl.DataFrame) -> list[str]:
+    """Pools of :func:`cash_budgets` whose cash differs from their commitments in some year (paid later, or lapsed)."""
+    totals = budgets.filter((pl.col("funder") == ALL) & (pl.col("pool") != ALL))
+    differs = totals.filter((pl.col("outstanding_mean") > 0) | (pl.col("lapsed_mean") > 0)
+                            | (pl.col("paid_mean") != pl.col("committed_mean")))
+    return sorted(set(differs["pool"].to_list()))
+
+
 def cash_month_runs(cash_months: pl.LazyFrame, *, runs: int) -> pl.LazyFrame:
     """Per run, pool, funder and month: paid yuan, with pool and funder totals as in :func:`cash_runs`."""
     base = cash_months.group_by("run", "pool", "funder", "month").agg(pl.col("paid_yuan").sum().alias("paid"))
