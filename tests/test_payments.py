@@ -81,7 +81,7 @@ def test_a_5000_wan_platform_paid_in_three_yearly_instalments():
     timing = Timing("instalments", terms(instalments={"shares": ["1/3", "1/3", "1/3"]}))
     s = one(50_000_000, day(2025, 7, 1), timing)
     # a third rounded down twice, the rest last: 16,666,666 + 16,666,666 + 16,666,668 = 50,000,000
-    assert s.paid[0, 0].tolist() == [16_666_666, 16_666_666, 16_666_668]
+    assert s.paid[0, :, 0].tolist() == [16_666_666, 16_666_666, 16_666_668]
     assert [date(d) for d in s.day[0]] == [dt.date(2025, 7, 1), dt.date(2026, 7, 1), dt.date(2027, 7, 1)]
     assert s.instalment.tolist() == [0, 1, 2] and (s.lapsed == 0).all()
 
@@ -90,27 +90,27 @@ def test_uneven_instalments_split_each_funder_part():
     timing = Timing("instalments", terms(instalments={"shares": ["40%", "30%", "30%"]}))
     s = schedule(np.array([[1_000_001, 333]]), np.array([0]), timing, start=START)
     # 40% and 30% rounded down, the rest last, per funder: 400,000 + 300,000 + 300,001 and 133 + 99 + 101
-    assert s.paid[0].tolist() == [[400_000, 300_000, 300_001], [133, 99, 101]]
+    assert s.paid[0].T.tolist() == [[400_000, 300_000, 300_001], [133, 99, 101]]
 
 
 def test_a_lapsed_share_of_ten_percent_pays_ninety_percent():
     timing = Timing("redemption", terms(lag_months={"dist": "constant", "value": 3},
                                         lapse={"dist": "constant", "value": 0.1}))
     s = one(1_000_000, day(2025, 4, 10), timing)
-    assert s.paid[0, 0].tolist() == [900_000, 0] and s.lapsed[0, 0].tolist() == [0, 100_000]
+    assert s.paid[0, :, 0].tolist() == [900_000, 0] and s.lapsed[0, :, 0].tolist() == [0, 100_000]
     assert [date(d) for d in s.day[0]] == [dt.date(2025, 7, 10)] * 2  # no deadline: it lapses when the rest is paid
     halves = one(1_000_000, day(2025, 4, 10), timing, columns=2)  # split between two funders first: 50万 each
-    assert halves.paid[0, :, 0].tolist() == [450_000, 450_000] and halves.lapsed[0, :, 1].tolist() == [50_000, 50_000]
+    assert halves.paid[0, 0].tolist() == [450_000, 450_000] and halves.lapsed[0, 1].tolist() == [50_000, 50_000]
 
 
 def test_a_voucher_never_redeemed_lapses_whole_and_one_past_its_deadline_lapses_on_it():
     never = Timing("redemption", terms(lag_months={"dist": "constant", "value": 3},
                                        lapse={"dist": "choice", "values": {0: 0.9, 1: 0.1}}))
-    assert one(500_000, 0, never, u_lapse=0.95).lapsed[0, 0].sum() == 500_000  # the top tenth of u: never redeemed
-    assert one(500_000, 0, never, u_lapse=0.5).paid[0, 0].sum() == 500_000
+    assert one(500_000, 0, never, u_lapse=0.95).lapsed[0].sum() == 500_000  # the top tenth of u: never redeemed
+    assert one(500_000, 0, never, u_lapse=0.5).paid[0].sum() == 500_000
     late = Timing("redemption", terms(lag_months={"dist": "uniform", "low": 6, "high": 18}, deadline={"months": 12}))
     s = one(500_000, day(2025, 3, 1), late, u_lag=0.9)  # a lag of 16.8 months, past the 12-month validity
-    assert s.paid[0, 0].sum() == 0 and s.lapsed[0, 0].sum() == 500_000
+    assert s.paid[0].sum() == 0 and s.lapsed[0].sum() == 500_000
     assert date(s.day[0, 1]) == dt.date(2026, 3, 1)  # it lapses on the deadline, a year after issue
     on_time = one(500_000, day(2025, 3, 1), late, u_lag=0.25)  # 9 months: paid on 1 December
     assert on_time.paid[0, 0, 0] == 500_000 and date(on_time.day[0, 0]) == dt.date(2025, 12, 1)
@@ -168,7 +168,7 @@ def test_paid_and_lapsed_add_up_to_the_grant_and_nothing_is_paid_before_its_deci
     amounts = np.array([[a, b] for a, b, *_ in grants], dtype=np.int64)
     days = np.array([g[2] for g in grants])
     s = schedule(amounts, days, timing, np.array([g[3] for g in grants]), np.array([g[4] for g in grants]), start=START)
-    assert ((s.paid + s.lapsed).sum(axis=2) == amounts).all()  # per grant and funder, to the yuan
+    assert ((s.paid + s.lapsed).sum(axis=1) == amounts).all()  # per grant and funder, to the yuan
     assert (s.paid >= 0).all() and (s.lapsed >= 0).all()
     assert (s.day >= days[:, None]).all()
 

@@ -182,7 +182,7 @@ def test_english_page(cli, reported, browser, tmp_path):
 
 def test_report_xlsx_native_tables_and_charts(reported):
     book = openpyxl.load_workbook(reported / "report.xlsx")
-    assert book.sheetnames == ["说明", "资金池风险", "资金池", "政策项目", "各级财政", "年内累计拨付", "图表"]
+    assert book.sheetnames == ["说明", "资金池风险", "资金池", "政策项目", "各级财政", "年度现金支付", "月度现金支付", "年内累计拨付", "图表"]
     for name in book.sheetnames[1:-1]:
         sheet = book[name]
         assert sheet.freeze_panes == "A2", name

@@ -39,7 +39,7 @@ Examples
 >>> from sim.scenario.schema import PaymentAssumptions
 >>> thirds = PaymentAssumptions.model_validate({"instalments": {"shares": ["1/3", "1/3", "1/3"], "why": "even"}})
 >>> s = schedule(np.array([[50_000_000]]), np.array([0]), Timing("instalments", thirds), start=dt.date(2025, 7, 1))
->>> s.paid[0, 0].tolist(), [str(dt.date(2025, 7, 1) + dt.timedelta(days=int(d))) for d in s.day[0]]
+>>> s.paid[0, :, 0].tolist(), [str(dt.date(2025, 7, 1) + dt.timedelta(days=int(d))) for d in s.day[0]]
 ([16666666, 16666666, 16666668], ['2025-07-01', '2026-07-01', '2027-07-01'])
 """
 
@@ -79,7 +79,7 @@ class Timing:
 
 @dataclass
 class Schedule:
-    """What each grant pays and loses, slot by slot: ``day`` (n, S); ``paid``, ``lapsed`` (n, k, S).
+    """What each grant pays and loses, slot by slot: ``day`` (n, S); ``paid``, ``lapsed`` (n, S, k).
 
     ``instalment`` (S,) numbers each slot: the instalment it pays (0 for a single payment
     and for a lapse).
@@ -108,13 +108,13 @@ def schedule(amounts: np.ndarray, day: np.ndarray, timing: Timing, u_lag: np.nda
         shares = terms.instalments.shares
         months = 12.0 * np.arange(len(shares))
         days = months_later(start, day[:, None], months[None, :])
-        parts = np.empty((n, k, len(shares)), dtype=np.int64)
+        parts = np.empty((n, len(shares), k), dtype=np.int64)
         for i, share in enumerate(shares[:-1]):
-            parts[:, :, i] = amounts * share.numerator // share.denominator
-        parts[:, :, -1] = amounts - parts[:, :, :-1].sum(axis=2)
+            parts[:, i] = amounts * share.numerator // share.denominator
+        parts[:, -1] = amounts - parts[:, :-1].sum(axis=1)
         return Schedule(days, parts, np.zeros_like(parts), np.arange(len(shares), dtype=np.int16))
     if not timing.lagged:
-        return Schedule(day[:, None], amounts[:, :, None], np.zeros((n, k, 1), dtype=np.int64), np.zeros(1, dtype=np.int16))
+        return Schedule(day[:, None], amounts[:, None, :], np.zeros((n, 1, k), dtype=np.int64), np.zeros(1, dtype=np.int16))
     lag = draw(terms.lag_months, LAG_TYPE, np.asarray(u_lag, dtype=np.float64))
     share = np.zeros(n) if terms.lapse is None else draw(terms.lapse, LAPSE_TYPE, np.asarray(u_lapse, dtype=np.float64))
     lost = np.rint(amounts * share[:, None]).astype(np.int64)
@@ -126,8 +126,8 @@ def schedule(amounts: np.ndarray, day: np.ndarray, timing: Timing, u_lag: np.nda
         late = lag > terms.deadline.months
         lost[late], paid[late] = amounts[late], 0
         paid_on = np.where(late, lapse_on, paid_on)
-    return Schedule(np.stack([paid_on, lapse_on], axis=1), np.stack([paid, np.zeros_like(paid)], axis=2),
-                    np.stack([np.zeros_like(lost), lost], axis=2), np.zeros(2, dtype=np.int16))
+    return Schedule(np.stack([paid_on, lapse_on], axis=1), np.stack([paid, np.zeros_like(paid)], axis=1),
+                    np.stack([np.zeros_like(lost), lost], axis=1), np.zeros(2, dtype=np.int16))
 
 
 @dataclass
@@ -181,11 +181,10 @@ def _timings(model: Model) -> list[Timing]:
 
 def _flat(rows: np.ndarray, s: Schedule) -> Payments:
     """A schedule's slots as rows, keeping only those that pay or lose something."""
-    n, k, slots = s.paid.shape
-    moves = (s.paid.sum(axis=1) + s.lapsed.sum(axis=1)) > 0  # (n, S)
-    grant, slot = np.nonzero(moves)
-    return Payments(rows[grant], s.instalment[slot], s.day[grant, slot],
-                    s.paid[grant, :, slot], s.lapsed[grant, :, slot])
+    n, slots, k = s.paid.shape
+    paid, lapsed = s.paid.reshape(n * slots, k), s.lapsed.reshape(n * slots, k)
+    moves = np.flatnonzero((paid != 0).any(axis=1) | (lapsed != 0).any(axis=1))
+    return Payments(rows[moves // slots], s.instalment[moves % slots], s.day.ravel()[moves], paid[moves], lapsed[moves])
 
 
 def _uniforms(model: Model, purpose: str, spec: ProgramSpec, runs: np.ndarray, at: np.ndarray, firm: np.ndarray,

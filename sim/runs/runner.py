@@ -187,7 +187,9 @@ def _wan(yuan: float | None) -> str:
 
 def _sort_keys(table: str) -> list[str]:
     return {"program_years": ["run", "policy", "program", "year"], "pool_years": ["run", "pool", "year"],
-            "funder_years": ["run", "funder", "year"], "awards": ["run", "date", "firm", "program"]}[table]
+            "funder_years": ["run", "funder", "year"], "awards": ["run", "date", "firm", "program"],
+            "cash_years": ["run", "policy", "program", "funder", "year"], "cash_months": ["run", "pool", "funder", "month"],
+            "payments": ["run", "date", "firm", "program", "instalment"]}[table]
 
 
 def simulate(
@@ -436,7 +438,7 @@ def _manifest(scenario: Scenario, model: Model, events: bool, engine: str, why: 
         batch_size=mc.batch_size,
         batches=-(-mc.runs // mc.batch_size),
         events=events,
-        tables=("program_years", "pool_years", "funder_years") + (("awards",) if events else ()),
+        tables=("program_years", "pool_years", "funder_years", "cash_years", "cash_months") + (("awards", "payments") if events else ()),
         engine=engine,
         engine_reason=why,
         executor="dask" if dask else "serial" if workers <= 1 else "processes",

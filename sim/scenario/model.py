@@ -147,19 +147,33 @@ def months_later(start: dt.date, day, months) -> np.ndarray:
     many months on, and more months never give an earlier day.  ``day`` and ``months`` are
     numbers or arrays; the result is never before ``day``.
     """
-    origin = np.datetime64(start, "D")
     day = np.asarray(day, dtype=np.int64)
-    date = origin + day
-    month = date.astype("datetime64[M]")
-    first = month.astype("datetime64[D]")
-    length = ((month + 1).astype("datetime64[D]") - first).astype(np.int64)
-    place = month.astype(np.int64) + ((date - first).astype(np.int64) + 0.5) / length + np.asarray(months, dtype=np.float64)
+    origin = np.datetime64(start, "D").astype(np.int64)  # days since 1970
+    month, first, length = _months_of(origin + day)
+    place = month + (origin + day - first + 0.5) / length + np.asarray(months, dtype=np.float64)
     whole = np.floor(place)
-    to = whole.astype(np.int64).astype("datetime64[M]")
-    to_first = to.astype("datetime64[D]")
-    to_length = ((to + 1).astype("datetime64[D]") - to_first).astype(np.int64)
+    to = whole.astype(np.int64)
+    _, to_first, to_length = _months_of(None, to)
     within = np.minimum(np.floor((place - whole) * to_length).astype(np.int64), to_length - 1)
-    return np.maximum((to_first + within - origin).astype(np.int64), day)
+    return np.maximum(to_first + within - origin, day)
+
+
+def _months_of(days: np.ndarray | None, months: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Months since 1970 of ``days`` since 1970 (or the ``months`` given), with each month's first day and length.
+
+    Calendar arithmetic is done once per day or month of the range spanned, not once per
+    element: a pass of runs pays tens of thousands of grants over a few years.
+    """
+    given = np.asarray(days if months is None else months, dtype=np.int64)
+    if given.size == 0:
+        return given, given, given
+    low = int(given.min())
+    span = np.arange(low, int(given.max()) + 1)
+    month = span.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) if months is None else span
+    first = month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    length = (month + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - first
+    at = given - low
+    return month[at], first[at], length[at]
 
 
 def _cash_years(model: Model) -> list[int]:
