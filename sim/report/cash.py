@@ -115,6 +115,12 @@ def paid_later(budgets: pl.DataFrame) -> list[str]:
     return sorted(set(differs["pool"].to_list()))
 
 
+def several_funders(budgets: pl.DataFrame) -> list[str]:
+    """Pools of :func:`cash_budgets` (``all`` included) with more than one funder: their funders' rows say more than the total."""
+    parts = budgets.filter(pl.col("funder") != ALL).group_by("pool").agg(pl.col("funder").n_unique().alias("n"))
+    return sorted(parts.filter(pl.col("n") > 1)["pool"].to_list())
+
+
 def cash_month_runs(cash_months: pl.LazyFrame, *, runs: int) -> pl.LazyFrame:
     """Per run, pool, funder and month: paid yuan, with pool and funder totals as in :func:`cash_runs`."""
     base = cash_months.group_by("run", "pool", "funder", "month").agg(pl.col("paid_yuan").sum().alias("paid"))

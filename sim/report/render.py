@@ -19,7 +19,7 @@ import polars as pl
 from sim import __version__
 from sim.errors import OutputError
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
-from sim.report.cash import ALL, paid_later
+from sim.report.cash import ALL, paid_later, several_funders
 from sim.report.figures import QUANTILES, Report, imprecise, pct, shown_pools, summary_long
 from sim.report.lang import Lang, tr
 from sim.report.page import BudgetRow, Cell, box, budget_box, document, esc, figure, section, table
@@ -202,10 +202,9 @@ def cash_rows(report: Report) -> pl.DataFrame:
     frame = report.cash
     moves = (pl.col("committed_needed") > 0) | (pl.col("paid_needed") > 0) | (pl.col("outstanding_mean") > 0) | (
         pl.col("lapsed_mean") > 0) | (pl.col("committed_mean") > 0) | (pl.col("paid_mean") > 0)
-    funders = frame.filter((pl.col("pool") != ALL) & (pl.col("funder") != ALL)).group_by("pool").agg(pl.col("funder").n_unique().alias("n"))
-    several = set(funders.filter(pl.col("n") > 1)["pool"].to_list())
+    several = set(several_funders(frame))
     shown = set(shown_pools(report)) | {ALL}
-    keep = (pl.col("pool").is_in(list(shown)) & ((pl.col("funder") == ALL) | pl.col("pool").is_in(list(several | {ALL}))))
+    keep = (pl.col("pool").is_in(list(shown)) & ((pl.col("funder") == ALL) | pl.col("pool").is_in(list(several))))
     return (frame.filter(keep & moves)
             .sort(pl.col("pool") == ALL, "pool", pl.col("funder") != ALL, "funder", "year"))
 

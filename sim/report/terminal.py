@@ -20,7 +20,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from sim.report.cash import ALL, paid_later
+from sim.report.cash import ALL, paid_later, several_funders
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
 from sim.report.figures import Report, imprecise, shown_pools
 from sim.report.lang import Lang, tr
@@ -154,7 +154,8 @@ def cash_table(report: Report, lang: Lang = "en") -> Table:
          "lapsed\nmean")
     frame = report.cash
     later = sorted(set(paid_later(report.cash)) & set(shown_pools(report)))
-    keep = ((pl.col("pool").is_in(later) & (pl.col("funder") == ALL)) | (pl.col("pool") == ALL))
+    total = (pl.col("funder") == ALL) | (pl.lit(ALL in several_funders(frame)))
+    keep = ((pl.col("pool").is_in(later) & (pl.col("funder") == ALL)) | ((pl.col("pool") == ALL) & total))
     moves = (pl.col("committed_mean") > 0) | (pl.col("paid_mean") > 0) | (pl.col("outstanding_mean") > 0) | (pl.col("lapsed_mean") > 0)
     frame = frame.filter(keep & moves).sort(pl.col("pool") == ALL, "pool", pl.col("funder") == ALL, "funder", "year")
     for _, part in frame.group_by("pool", "funder", maintain_order=True):
