@@ -159,8 +159,9 @@ def timed(draw, runs: int = 3, firm_caps_allowed: bool = True):
             if draw(st.booleans()):
                 terms["deadline"] = {"months": draw(st.sampled_from([2, 6, 12])), "why": "t"}
         scen["programs"][f"toy.{key}"]["payment"] = terms
-    if draw(st.booleans()):
-        policy["funding"] = {"shares": {"province": "1/7", "city": "2/7", "district": "4/7"}}
+    funding = draw(st.sampled_from([None, {"province": "1/7", "city": "2/7", "district": "4/7"}, {"district": 1}]))
+    if funding:  # the toy's city 1/3 and district 2/3, three funders, or one funder taking every grant whole
+        policy["funding"] = {"shares": funding}
     return policy, scen
 
 

@@ -58,7 +58,7 @@ def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, 
         "pool_years": _pool_years(model, runs, programs, [x.exhausted_on for x in decisions]),
         "funder_years": _funder_years(model, runs, at, apps, d, decided, programs),
     }
-    out.update(_cash(model, runs, at, apps, d, decided, events))
+    out.update(_cash(model, runs, at, apps, d, decided, events, programs))
     if events:
         out["awards"] = _awards(model, runs, at, apps, d)
     return out
@@ -250,6 +250,9 @@ def _funder_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applicat
     }
 
 
+NOW_ALONE, NOW_SHARED, LATER = 0, 1, 2  # a grant paid whole at the decision by one funder, by several, or later
+
+
 class _Calendar:
     """Per-model arrays for cash: each day's fiscal year and month, and who funds what.
 
@@ -282,6 +285,15 @@ class _Calendar:
         self.pool_funders = np.nonzero(pool_funds)
         self.pair = _numbered(self.funds)  # program × funder → its pair's number, -1 if none
         self.pool_pair = _numbered(pool_funds)
+        later = np.array([spec.pays_on != "decision" for spec in model.programs], dtype=bool)
+        self.now_pairs = ~later[self.program_funders[0]]  # pairs whose program pays at the decision
+        in_play = np.flatnonzero((look.sole >= 0) & self.funds.any(axis=1))
+        self.sole_programs = in_play  # programs taken up whose grants one funder pays whole, and that pair
+        self.sole_pairs = self.pair[in_play, look.sole[in_play]]
+        # how each program's grants are summed: paid at the decision by one funder, by several, or later
+        self.kind = np.where(later, LATER, np.where(look.sole >= 0, NOW_ALONE, NOW_SHARED)).astype(np.int8)
+        self.mixed = bool((self.kind[self.funds.any(axis=1)] != NOW_ALONE).any())
+        self.alone_pool_pair = np.where(look.sole >= 0, self.pool_pair[self.pool_of, np.maximum(look.sole, 0)], -1)
 
 
 def _numbered(mask: np.ndarray) -> np.ndarray:
@@ -295,37 +307,68 @@ def _calendar(model: Model) -> _Calendar:
 
 
 def _cash(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions | _Joined,
-          decided: np.ndarray, events: bool) -> dict[str, dict[str, np.ndarray]]:
-    """cash_years and cash_months (and payments, with events) of the runs' grants."""
-    cal = _calendar(model)
-    g = np.flatnonzero(decided & (d.granted > 0))
-    program, at_g = apps.program[g], at[g]
-    parts = _parts(_lookups(model), _rows(model, program, apps.case[g]), d.granted[g])
-    paid = payments.pay(model, runs, at_g, apps.firm[g], program, apps.year[g], d.day[g], parts)
-    n_runs, n_years = len(runs), len(model.cash_years)
+          decided: np.ndarray, events: bool, program_years: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """cash_years and cash_months (and payments, with events) of the runs' grants.
+
+    Most grants are paid whole on the day they are decided: their commitments are the
+    program totals already summed (split grant by grant only where a program has several
+    funders), their cash is the same amounts in the same year, and only their months need a
+    pass over the grants.  Grants paid later are scheduled by :func:`sim.engine.payments.pay`.
+    """
+    cal, look = _calendar(model), _lookups(model)
+    n_runs, n_years, horizon = len(runs), len(model.cash_years), len(model.years)
     pair_program, pair_funder = cal.program_funders
     shape = (n_runs, len(pair_program), n_years)
-    committed = _by_pair(at_g, program, parts, cal.pair, apps.year[g].astype(np.int64) - model.years[0], n_years, n_runs)
-    event_year = cal.year[paid.day]
-    paid_yuan = _by_pair(at_g[paid.grant], program[paid.grant], paid.paid, cal.pair, event_year, n_years, n_runs)
-    lapsed = _by_pair(at_g[paid.grant], program[paid.grant], paid.lapsed, cal.pair, event_year, n_years, n_runs)
-    outstanding = np.cumsum((committed - paid_yuan - lapsed).reshape(shape), axis=2)
+    g = np.flatnonzero(decided & (d.granted > 0))
+    program = apps.program[g]
+    kind = cal.kind[program]  # NOW_ALONE, NOW_SHARED or LATER
+    groups = {k: np.flatnonzero(kind == k) for k in (NOW_SHARED, LATER)} if cal.mixed else {}
+
+    def parts(rows: np.ndarray) -> np.ndarray:
+        return _parts(look, _rows(model, program[rows], apps.case[g[rows]]), d.granted[g[rows]])
+
+    committed = np.zeros(shape, dtype=np.int64)
+    by_program = program_years["granted_yuan"].reshape(n_runs, len(model.programs), horizon)
+    committed[:, cal.sole_pairs, :horizon] = by_program[:, cal.sole_programs, :]
+    split = np.flatnonzero(look.sole[program] < 0) if cal.mixed else np.zeros(0, dtype=np.int64)
+    if len(split):
+        year = apps.year[g[split]].astype(np.int64) - model.years[0]
+        committed += _by_pair(at[g[split]], program[split], parts(split), cal.pair, year, n_years, n_runs).reshape(shape)
+    paid = np.where(cal.now_pairs[None, :, None], committed, 0)
+    lapsed = np.zeros(shape, dtype=np.int64)
+    pools = len(cal.pool_funders[0])
+    months = np.zeros(n_runs * pools * cal.months, dtype=np.int64)
+    alone = np.flatnonzero(kind == NOW_ALONE) if cal.mixed else slice(None)
+    rows = g[alone]
+    months += _sum((at[rows] * pools + cal.alone_pool_pair[program[alone]]) * cal.months + cal.month[d.day[rows]],
+                   d.granted[rows], len(months))
+    shared = groups.get(NOW_SHARED, ())
+    if len(shared):
+        months += _by_pair(at[g[shared]], cal.pool_of[program[shared]], parts(shared), cal.pool_pair,
+                           cal.month[d.day[g[shared]]], cal.months, n_runs)
+    rest = groups.get(LATER, ())
+    if len(rest):
+        rows = g[rest]
+        p = payments.pay(model, runs, at[rows], apps.firm[rows], program[rest], apps.year[rows], d.day[rows], parts(rest))
+        run, key = at[rows[p.grant]], program[rest[p.grant]]
+        paid += _by_pair(run, key, p.paid, cal.pair, cal.year[p.day], n_years, n_runs).reshape(shape)
+        lapsed += _by_pair(run, key, p.lapsed, cal.pair, cal.year[p.day], n_years, n_runs).reshape(shape)
+        months += _by_pair(run, cal.pool_of[key], p.paid, cal.pool_pair, cal.month[p.day], cal.months, n_runs)
+    outstanding = np.cumsum(committed - paid - lapsed, axis=2)
     rows = _grid(runs, len(pair_program), n_years)
     out = {"cash_years": {
         "run": rows[0], "year": np.array(model.cash_years, dtype=np.int32)[rows[2]],
         "program_index": pair_program[rows[1]].astype(np.int32), "funder_index": pair_funder[rows[1]].astype(np.int32),
-        "committed_yuan": committed, "paid_yuan": paid_yuan, "outstanding_yuan": outstanding.ravel(), "lapsed_yuan": lapsed,
+        "committed_yuan": committed.ravel(), "paid_yuan": paid.ravel(), "outstanding_yuan": outstanding.ravel(),
+        "lapsed_yuan": lapsed.ravel(),
     }}
     pool, funder = cal.pool_funders
     rows = _grid(runs, len(pool), cal.months)
-    out["cash_months"] = {
-        "run": rows[0], "month_index": rows[2].astype(np.int32), "pool_index": pool[rows[1]].astype(np.int32),
-        "funder_index": funder[rows[1]].astype(np.int32),
-        "paid_yuan": _by_pair(at_g[paid.grant], cal.pool_of[program[paid.grant]], paid.paid, cal.pool_pair,
-                              cal.month[paid.day], cal.months, n_runs),
-    }
+    out["cash_months"] = {"run": rows[0], "month_index": rows[2].astype(np.int32), "pool_index": pool[rows[1]].astype(np.int32),
+                          "funder_index": funder[rows[1]].astype(np.int32), "paid_yuan": months}
     if events:
-        out["payments"] = _payments(model, runs, at_g, apps.firm[g], program, d.day[g], paid)
+        p = payments.pay(model, runs, at[g], apps.firm[g], program, apps.year[g], d.day[g], parts(np.arange(len(g))))
+        out["payments"] = _payments(model, runs, at[g], apps.firm[g], program, d.day[g], p)
     return out
 
 
