@@ -237,6 +237,8 @@ def test_report_and_size_on_a_cash_basis(cli, tmp_path):
     assert cli("run", "scenarios/yinchuan.yaml", "--runs", "40", "--out", out, "--workers", "1", "--events").code == 0
     result = cli("report", out, "--json")
     assert result.code == 0, result.err
+    cash = [r for r in json.loads(result.out)["cash"] if r["pool"] == "all" and r["funder"] == "all"]
+    assert [r["year"] for r in cash] == [2024, 2025, 2026, 2027, 2028] and cash[-1]["committed_mean"] == 0
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="cash"' in page and "承诺" in page  # the page is in Chinese by default
     summary = pl.read_parquet(out / "summary.parquet").filter(pl.col("kind") == "cash")
