@@ -45,7 +45,7 @@ from typing import Callable, Literal
 import polars as pl
 
 from sim.errors import OptionError, OutputError
-from sim.report.cash import ALL, cash_budgets
+from sim.report.cash import ALL, cash_budgets, several_funders
 from sim.report.figures import pool_meta, pool_risk, pool_runs
 from sim.runs.lock import locked
 from sim.runs.runner import RunResult, check_options, output_folder, simulate
@@ -102,7 +102,8 @@ def size(
     (p_dry_confirmed ≤ risk).
 
     With ``basis="cash"`` it also writes ``sizing_cash.parquet`` and ``sizing_cash.csv``:
-    per pool (funder ``all``) and per funder (pool ``all``) and fiscal year with cash, from
+    per pool (funder ``all``) and per funder (pool ``all``; and both ``all`` when there are
+    several funders) and fiscal year with cash, from
     the run with the sized budgets: pool, title, funder, year, budget_yuan (the pool's
     budget in that run; null without a limit or after the horizon), runs, committed_mean,
     committed_needed, paid_mean, paid_needed with paid_needed_lo/hi (95% interval),
@@ -156,11 +157,13 @@ def _cash(result: RunResult, risk: float) -> pl.DataFrame:
         raise OutputError(f"{result.out}: the run has no cash tables; sizing on a cash basis needs a run that records payments")
     budgets = cash_budgets(scan(result.out, "cash_years"), runs=manifest.runs, risk=risk)
     pools = pool_meta(manifest)
-    totals = (pl.col("funder") == ALL) & (pl.col("pool") != ALL) | (pl.col("pool") == ALL) & (pl.col("funder") != ALL)
+    overall = ALL in several_funders(budgets)  # with several funders, everything together too
+    totals = ((pl.col("funder") == ALL) & (pl.col("pool") != ALL) | (pl.col("pool") == ALL) & (pl.col("funder") != ALL)
+              | (pl.col("pool") == ALL) & (pl.col("funder") == ALL) & pl.lit(overall))
     moves = (pl.col("paid_mean") > 0) | (pl.col("committed_mean") > 0) | (pl.col("outstanding_mean") > 0)
     return (budgets.filter(totals & moves)
             .join(pools.select("pool", "year", "title", "budget_yuan"), on=["pool", "year"], how="left")
-            .select(CASH_COLUMNS).sort(pl.col("pool") == ALL, "pool", "funder", "year"))
+            .select(CASH_COLUMNS).sort(pl.col("pool") == ALL, "pool", pl.col("funder") == ALL, "funder", "year"))
 
 
 def _prepare(out: Path, force: bool) -> None:
