@@ -148,6 +148,9 @@ OPTION_CASES = {
     "runs too many for the disk": ((*RUN, "--runs", "10000000000", "--batch-size", "100000", "--out", "{tmp}/o"),
                                    "--runs 10000000000: would write about …"),
     "workers zero": ((*RUN, "--workers", "0", "--out", "{tmp}/o"), "--workers 0: must be 1 or more, e.g. --workers 2"),
+    "basis unknown": (("size", BASE, "--basis", "accrual", "--out", "{tmp}/o"),
+                      "--basis accrual: must be commitment (what a pool's budget limits: grants in the year decided; "
+                      "the default) or cash (what the treasury pays each year)"),
     "engine unknown": ((*RUN, "--engine", "quick", "--out", "{tmp}/o"),
                        "--engine quick: must be auto (the fast engine when it supports the scenario), simpy or fast"),
     "executor unknown": ((*RUN, "--executor", "cluster", "--out", "{tmp}/o"),
