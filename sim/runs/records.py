@@ -321,7 +321,7 @@ def _cash(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d:
     shape = (n_runs, len(pair_program), n_years)
     g = np.flatnonzero(decided & (d.granted > 0))
     program = apps.program[g]
-    kind = cal.kind[program]  # NOW_ALONE, NOW_SHARED or LATER
+    kind = cal.kind[program] if cal.mixed else None  # NOW_ALONE, NOW_SHARED or LATER; else all NOW_ALONE
     groups = {k: np.flatnonzero(kind == k) for k in (NOW_SHARED, LATER)} if cal.mixed else {}
 
     def parts(rows: np.ndarray) -> np.ndarray:
