@@ -261,3 +261,23 @@ def test_report_and_size_on_a_cash_basis(cli, tmp_path):
     assert {r["year"] for r in voucher} == {2023, 2024, 2025, 2026}
     assert [r["committed_mean"] for r in voucher if r["year"] == 2026] == [0.0]
     assert all(r["paid_needed"] > 0 for r in voucher if r["year"] == 2026)
+
+
+def test_a_run_written_before_cash_tables_still_reports(cli, tmp_path):
+    """A folder from an earlier sim has no cash tables: the report says so and shows everything else."""
+    import shutil
+
+    from sim.runs.manifest import read_manifest, write_manifest
+
+    out = tmp_path / "old"
+    assert cli("run", "scenarios/binjiang.yaml", "--runs", "10", "--out", out, "--workers", "1", "-q").code == 0
+    manifest = read_manifest(out)
+    write_manifest(out, manifest.model_copy(update={"tables": ("program_years", "pool_years", "funder_years")}))
+    for table in ("cash_years", "cash_months"):
+        shutil.rmtree(out / table)
+    result = cli("report", out, "--lang", "en")
+    assert result.code == 0, result.err
+    assert "No cash tables" in result.out and "Commitments and cash" not in result.out
+    assert "this run has no cash tables" in (out / "report.html").read_text(encoding="utf-8")
+    sized = cli("size", "scenarios/binjiang.yaml", "--runs", "10", "--workers", "1", "--out", tmp_path / "s", "-q")
+    assert sized.code == 0 and not (tmp_path / "s" / "sizing_cash.csv").exists()
