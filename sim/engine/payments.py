@@ -30,7 +30,10 @@ A grant's lag and lapsed share come from uniform numbers of named streams of the
 ``payment_lag/<program>/<year>`` and ``payment_lapse/<program>/<year>``, numbered by firm
 (a firm has at most one grant of a program a year): they depend on (seed, run, program,
 year, firm) alone, not on the batch, the worker or the other grants, and adding a
-program's timing moves no other draw.
+program's timing moves no other draw.  Variants with the same firms (a different budget,
+rate or timing elsewhere) draw the same lags; the counter is the firm's number in its run,
+so a variant with more firms in an earlier segment numbers the later ones anew and draws
+their lags afresh (the same distribution, other numbers).
 
 Examples
 --------
