@@ -22,7 +22,11 @@ scenarios/*.yaml.  For each it measures
 3. end to end: ``sim run SCENARIO --runs 10000 --workers 2`` (Parquet and the printed
    summary included; 2,000 runs of first_come) in a fresh interpreter: wall time from
    launch to exit, runs/s, the CPU seconds of the whole process tree, and its peak memory;
-4. scaling: ``simulate()`` with 1 and 2 workers on first_come and binjiang.
+4. scaling: ``simulate()`` with 1 and 2 workers on first_come and binjiang;
+5. uncertain numbers (issue 11): binjiang as shipped (its uncertain numbers drawn once per
+   run, a ``parameters`` table written) against the same scenario with every uncertain
+   number held at its median, ``simulate()`` in this process, CPU runs/s, in alternating
+   rounds; the target is at least 90% of the runs per second without them.
 
 It prints tables and the targets (issue 8), and writes every figure as JSON (default
 benchmarks/results/latest.json, git-ignored) with the commit, machine and time.  Every
@@ -74,6 +78,7 @@ TARGET_SECONDS = 15.0  # 10,000 runs of each shipped scenario end to end on 2 co
 TARGET_RUNS_PER_S = {"binjiang": 700.0}
 TARGET_BYTES = 1 << 30  # peak memory of such a run
 TARGET_SAMPLE_SHARE = 0.5  # sampling's share of a run's time, on the engine `sim run` picks
+TARGET_UNCERTAIN_SHARE = 0.9  # binjiang's runs/s with its uncertain numbers over without them (issue 11)
 console = Console(highlight=False, width=max(Console().width, 150))
 
 
@@ -249,6 +254,27 @@ def scaling(scenario, workers: int, runs: int, tmp: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     return {"engine": result.engine, "workers": workers, "runs": runs, "seconds": wall, "runs_per_s": runs / wall,
             "applications_per_s": result.applications / wall}
+
+
+def uncertainty_cost(path: str, runs: int, rounds: int, tmp: Path) -> dict:
+    """CPU runs/s of a scenario with its uncertain numbers and with each held at its median, in turns."""
+    scenario = load_scenario(path)
+    fixed = scenario.with_overrides({p.path: p.typed(p.quantile(0.5)) for p in scenario.parameters})
+    rates: dict[str, list[float]] = {"uncertain": [], "fixed": []}
+    for variant in (scenario, fixed):  # warm up: models built, modules loaded, caches filled
+        simulate(variant, runs=20, workers=1, out=tmp / "uncertain-warm", force=True)
+    for _ in range(rounds):
+        for name, variant in (("uncertain", scenario), ("fixed", fixed)):
+            began = time.process_time()
+            simulate(variant, runs=runs, workers=1, out=tmp / f"uncertain-{name}", force=True)
+            rates[name].append(runs / (time.process_time() - began))
+    shutil.rmtree(tmp / "uncertain-warm", ignore_errors=True)
+    shutil.rmtree(tmp / "uncertain-uncertain", ignore_errors=True)
+    shutil.rmtree(tmp / "uncertain-fixed", ignore_errors=True)
+    uncertain, plain = float(np.median(rates["uncertain"])), float(np.median(rates["fixed"]))
+    return {"scenario": path, "parameters": len(scenario.parameters), "factors": len(scenario.spec.factors),
+            "runs": runs, "rounds": rounds, "runs_per_cpu_s_uncertain": uncertain, "runs_per_cpu_s_fixed": plain,
+            "share": uncertain / plain, "all_rounds": rates}
 
 
 # ---------------------------------------------------------------- memory
@@ -463,6 +489,15 @@ def main(argv: list[str] | None = None) -> dict:
                     s["scaling_vs_1_worker"] = s["runs_per_s"] / entry["scaling"][0]["runs_per_s"] if entry["scaling"] else 1.0
                     entry["scaling"].append(s)
             report["scenarios"][key] = entry
+        if "binjiang" in names:
+            waited = wait_idle(args.wait_idle)
+            with Others() as others:
+                cost = uncertainty_cost(SCENARIOS["binjiang"], 200 if quick else 1000, 1 if quick else 3, tmp)
+            cost.update(others_cpu_share=others.share, waited_s=round(waited, 1))
+            report["uncertain"] = cost
+            console.print(f"  uncertain    binjiang   {cost['runs_per_cpu_s_uncertain']:,.0f} runs per CPU s with its "
+                          f"{cost['parameters']} uncertain numbers, {cost['runs_per_cpu_s_fixed']:,.0f} with them at "
+                          f"their medians ({cost['share']:.0%})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report["targets"] = targets(report, e2e_runs)
@@ -493,6 +528,11 @@ def targets(report: dict, e2e_runs: int) -> dict:
         picked = next(r for r in entry["per_run"]["engines"] if r["part"] == entry["engine"])
         out[f"{key}_sample_share"] = {"target": TARGET_SAMPLE_SHARE, "value": picked["sample_share"],
                                       "met": picked["sample_share"] <= TARGET_SAMPLE_SHARE}
+    if "uncertain" in report:
+        u = report["uncertain"]
+        out["binjiang_uncertain_speed"] = {"target": TARGET_UNCERTAIN_SHARE, "value": u["share"],
+                                           "met": u["share"] >= TARGET_UNCERTAIN_SHARE,
+                                           "runs_per_s": (u["runs_per_cpu_s_uncertain"], u["runs_per_cpu_s_fixed"])}
     peaks = [e["end_to_end"]["peak_rss_tree_bytes"] or e["end_to_end"]["maxrss_largest_process_bytes"] for e in scen.values()]
     if peaks:
         out["peak_memory_bytes"] = {"target": TARGET_BYTES, "value": max(peaks), "met": max(peaks) < TARGET_BYTES}
@@ -552,13 +592,15 @@ def show(report: dict) -> None:
         met = {True: "[green]met[/]", False: "[red]MISSED[/]", None: "[yellow]n/a (fewer than 10,000 runs)[/]"}[tgt["met"]]
         if name.endswith("bytes"):
             value, target = _mib(tgt["value"]), "< " + _mib(tgt["target"])
-        elif name.endswith("share"):
-            value, target = _pct(tgt["value"]), "≤ " + _pct(tgt["target"])
+        elif name.endswith("share") or name.endswith("speed"):
+            value, target = _pct(tgt["value"]), ("≥ " if name.endswith("speed") else "≤ ") + _pct(tgt["target"])
         elif name.endswith("seconds"):
             value, target = f"{tgt['value']:.1f} s", f"≤ {tgt['target']:g} s"
         else:
             value, target = f"{tgt['value']:,.1f}", f"≥ {tgt['target']:g}"
         more = f" (×{tgt['without_tables']:.1f} without the tables)" if "without_tables" in tgt else ""
+        if "runs_per_s" in tgt:
+            more = f" ({tgt['runs_per_s'][0]:,.0f} runs per CPU s with its uncertain numbers, {tgt['runs_per_s'][1]:,.0f} without)"
         if "cpu_per_worker" in tgt:  # what the wall time would be if the workers had the cores to themselves, start-up aside
             more = f" (CPU {tgt['cpu_per_worker']:.1f} s per worker)"
         console.print(f"  target {name}: {value} vs {target}{more} → {met}")

@@ -29,6 +29,8 @@ _API = {
     "Report": "sim.report.figures",
     "build_report": "sim.report.figures",
     "write_report": "sim.report.render",
+    "compare_runs": "sim.planning.compare",
+    "tornado": "sim.planning.tornado",
 }
 
 __all__ = [*_API, "__version__"]

@@ -94,3 +94,7 @@ class OptionError(SimError):
         self.value = value
         shown = "" if value is None else " ''" if value == "" else f" {value}"
         super().__init__(f"{self.option}{shown}: {message}")
+
+
+class EngineError(SimError):
+    """A scenario no engine can run as asked: a rationing rule without a row in the engines' table."""

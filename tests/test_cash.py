@@ -140,9 +140,9 @@ LAPSES = st.sampled_from([None, {"dist": "constant", "value": 0.15}, {"dist": "c
 
 
 @st.composite
-def timed(draw, runs: int = 3, firm_caps_allowed: bool = True):
+def timed(draw, runs: int = 3):
     """A generated toy scenario (tests.test_engine_properties) whose programs pay at random times."""
-    policy, scen = draw(scenarios(firm_caps_allowed=firm_caps_allowed, runs=runs))
+    policy, scen = draw(scenarios(runs=runs))
     for key, prog in policy["programs"].items():
         kind = draw(st.sampled_from([None, "redemption", "milestone", "instalments"]))
         if kind is None:
@@ -217,7 +217,7 @@ def test_same_cash_tables_for_any_workers_and_batch_size(tmp_path_factory, case,
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(case=timed(runs=3, firm_caps_allowed=False))
+@given(case=timed(runs=3))
 def test_both_engines_give_the_same_cash(tmp_path_factory, case):
     policy, scen = case
     model = build(load_scenario(toy.write(tmp_path_factory.mktemp("cashen"), policy, scen)))

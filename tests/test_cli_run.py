@@ -73,17 +73,17 @@ def test_resume_refuses_a_different_run(cli, tmp_path):
 
 BAD_SCENARIOS = {
     # name: (text replacement in binjiang.yaml, words expected in the message)
-    "missing_why": ("why: \"A large voucher on an existing cost: most eligible firms apply.\"", "why: \"\""),
+    "missing_why": ("why: \"Few SMEs buy corpus through an exchange yet.\"", "why: \"\""),
     "unknown_attribute": ("      filed_model: {dist: bernoulli", "      filed_modle: {dist: bernoulli"),
-    "bad_money": ("median: 120万", "median: 120万万"),
+    "bad_money": ("median: 1500万", "median: 1500万万"),
     "unknown_program": ("binjiang.corpus_voucher: {p: 0.35", "binjiang.corpus_vouchr: {p: 0.35"),
-    "take_up_above_one": ("{p: 0.7, why", "{p: 1.7, why"),
+    "take_up_above_one": ("{p: 0.35, why", "{p: 1.35, why"),
     "bad_override_path": ("binjiang.effective.start:", "binjiang.effective.begin:"),
 }
 EXPECTED = {
     "missing_why": "assumption needs its reasoning",
     "unknown_attribute": "unknown firm attribute 'filed_modle'",
-    "bad_money": "segments.0.attributes.compute_rental.median: '120万万' in compute_rental is not an amount",
+    "bad_money": "segments.1.attributes.compute_rental.median: '1500万万' in compute_rental is not an amount",
     "unknown_program": "unknown program",
     "take_up_above_one": "less than or equal to 1",
     "bad_override_path": "unknown field 'begin'",
@@ -118,3 +118,33 @@ def test_validate_accepts_scenarios_with_program_sections(cli):
     result = cli("validate", "scenarios/binjiang.yaml", "scenarios/yinchuan.yaml")
     assert result.code == 0, result.err
     assert result.out.count("(scenario ") == 2
+
+
+def test_run_set_is_the_scenario_with_that_value_and_resumes_with_it(cli, tmp_path):
+    """Issue 11 item 6: a variant needs no copy of the scenario file."""
+    text = (ROOT / "scenarios/binjiang.yaml").read_text(encoding="utf-8")
+    copy = tmp_path / "scenarios" / "copy.yaml"
+    copy.parent.mkdir()
+    copy.write_text(text.replace("firms_at_start: 4\n", "firms_at_start: 9\n"), encoding="utf-8")
+    (tmp_path / "policies").symlink_to(ROOT / "policies")
+    assert cli("run", copy, "--runs", "6", "--workers", "1", "--out", tmp_path / "file").code == 0
+    out = tmp_path / "set"
+    args = ("run", "scenarios/binjiang.yaml", "--set", "segments.large_platforms.firms_at_start=9", "--runs", "6",
+            "--batch-size", "3", "--workers", "1", "--out", out)
+    assert cli(*args).code == 0
+    for table in ("program_years", "pool_years"):
+        a = pl.read_parquet(tmp_path / "file" / table / "*.parquet").sort(pl.all())
+        assert pl.read_parquet(out / table / "*.parquet").sort(pl.all()).equals(a), table
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario"]["settings"] == {"segments.large_platforms.firms_at_start": "9"}
+    from sim.runs.manifest import read_manifest
+    from sim.runs.storage import resume_command
+    assert "--set segments.large_platforms.firms_at_start=9" in resume_command(read_manifest(out), out)
+    manifest["batches_complete"], manifest["complete"] = [0], False
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert cli(*args, "--resume").code == 0
+    bad = cli("run", "scenarios/binjiang.yaml", "--set", "segments.ai_smes.take_up.binjiang.compute_voucher.p=1.5",
+              "--out", tmp_path / "bad")
+    assert bad.code == 2 and bad.err == ("error: --set segments.ai_smes.take_up.binjiang.compute_voucher.p=1.5: "
+                                         "segments.0.take_up.binjiang.compute_voucher.p: Input should be less than or "
+                                         "equal to 1\n") and not (tmp_path / "bad").exists()

@@ -1,18 +1,27 @@
 """Hand-checkable runs with exact expected outputs (DESIGN §6 semantics).
 
 Each case is small enough to work out on paper; the comment beside each expectation says
-how.  Toy policies pay fixed amounts so the arithmetic is plain.
+how.  Toy policies pay fixed amounts so the arithmetic is plain.  Every case runs on both
+engines and must give the same numbers on each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import polars as pl
+import pytest
 
 from tests import toy
 
 MARCH = {"call": {"start": "03-01", "end": "03-01"}}  # everyone applies on 1 March
+
+
+@pytest.fixture(params=["simpy", "fast"])
+def run(request):
+    """``toy.run`` on one engine, then the other."""
+    return functools.partial(toy.run, engine=request.param)
 
 
 def rows(frame: pl.DataFrame, **where) -> list[dict]:
@@ -21,10 +30,10 @@ def rows(frame: pl.DataFrame, **where) -> list[dict]:
     return frame.to_dicts()
 
 
-def test_one_firm_with_fixed_attributes(tmp_path):
+def test_one_firm_with_fixed_attributes(tmp_path, run):
     policy = toy.policy({"voucher": toy.program(rate="30%", base="compute_rental", cap="200万")}, budget="1亿")
     scen = toy.scenario([toy.segment("a", 1, {"compute_rental": "1000万"}, {"voucher": 1})])
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     got = rows(t["program_years"], program="voucher")
     # 1000万 × 30% = 300万, capped at 200万, in each of 2025 and 2026
     assert [(r["year"], r["demand_yuan"], r["granted_yuan"], r["applications"], r["full"]) for r in got] == [
@@ -37,11 +46,11 @@ def test_one_firm_with_fixed_attributes(tmp_path):
     assert funders[("city", 2025)] == 666_666 and funders[("district", 2025)] == 1_333_334
 
 
-def test_two_firms_race_for_a_first_come_pool(tmp_path):
+def test_two_firms_race_for_a_first_come_pool(tmp_path, run):
     policy = toy.policy({"voucher": toy.program("300万")}, budget="500万")
     scen = toy.scenario([toy.segment("early", 1, {}, {"voucher": 1}), toy.segment("late", 1, {}, {"voucher": 1})],
                         programs={"voucher": MARCH}, end="2025-12-31")
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     awards = t["awards"].sort("firm").to_dicts()
     # same day: firm 0 (first segment) first, gets 300万; firm 1 gets the 200万 left, a partial grant
     assert [(a["firm"], a["entitled_yuan"], a["granted_yuan"], a["outcome"], a["pool_balance_yuan"]) for a in awards] == [
@@ -52,17 +61,17 @@ def test_two_firms_race_for_a_first_come_pool(tmp_path):
     assert (prog["demand_yuan"], prog["granted_yuan"], prog["full"], prog["partial"], prog["refused"]) == (6_000_000, 5_000_000, 1, 1, 0)
 
 
-def test_all_or_nothing_refuses_the_last_grant(tmp_path):
+def test_all_or_nothing_refuses_the_last_grant(tmp_path, run):
     policy = toy.policy({"voucher": toy.program("300万", all_or_nothing=True)}, budget="500万")
     scen = toy.scenario([toy.segment("a", 2, {}, {"voucher": 1})], programs={"voucher": MARCH}, end="2025-12-31")
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     assert [(a["granted_yuan"], a["outcome"]) for a in t["awards"].sort("firm").to_dicts()] == [
         (3_000_000, "full"), (0, "pool_empty")]
     pool = rows(t["pool_years"], pool="toy.pool")[0]
     assert pool["remaining_yuan"] == 2_000_000 and pool["exhausted_on"] == dt.date(2025, 3, 1)
 
 
-def test_competitive_round_with_ties(tmp_path):
+def test_competitive_round_with_ties(tmp_path, run):
     policy = toy.policy({"award": toy.program("300万", selection="competitive")}, budget="500万", rationing="competitive")
     # scores: revenue 3亿, 5亿, 5亿 → the two 5亿 firms tie; all apply on 1 March (a one-day call),
     # so the tie goes to the earlier firm index (with different days, the earlier day would win)
@@ -71,30 +80,30 @@ def test_competitive_round_with_ties(tmp_path):
             toy.segment("high_b", 1, {"revenue": "5亿"}, {"award": 1})]
     scen = toy.scenario(segs, programs={"award": {**MARCH, "score": "revenue"}},
                         end="2025-12-31", pools={"toy.pool": {"review": "06-30", "why": "test"}})
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     got = {a["firm"]: (a["date"], a["granted_yuan"], a["outcome"]) for a in t["awards"].to_dicts()}
     review = dt.date(2025, 6, 30)
     assert got == {1: (review, 3_000_000, "full"), 2: (review, 2_000_000, "partial"), 0: (review, 0, "ranked_out")}
     assert rows(t["pool_years"], pool="toy.pool")[0]["exhausted_on"] == review
 
 
-def test_competitive_count_limit(tmp_path):
+def test_competitive_count_limit(tmp_path, run):
     policy = toy.policy({"award": toy.program("100万", selection="competitive", count_limit={"per_year": 2})},
                         budget=None, rationing="competitive")
     segs = [toy.segment(f"s{i}", 1, {"revenue": f"{i + 1}亿"}, {"award": 1}) for i in range(4)]
     scen = toy.scenario(segs, programs={"award": {"score": "revenue"}}, end="2025-12-31")
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     got = {a["firm"]: a["outcome"] for a in t["awards"].to_dicts()}
     # the two largest revenues (firms 3 and 2) win; the others lose on the count limit of 2
     assert got == {3: "full", 2: "full", 1: "ranked_out", 0: "ranked_out"}
 
 
-def test_pro_rata_round(tmp_path):
+def test_pro_rata_round(tmp_path, run):
     policy = toy.policy({"voucher": toy.program(rate="100%", base="compute_rental")}, budget="500万", rationing="pro_rata")
     segs = [toy.segment(f"s{i}", 1, {"compute_rental": amount}, {"voucher": 1})
             for i, amount in enumerate(["300万", "200万", "500万"])]
     scen = toy.scenario(segs, end="2025-12-31")
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     # demand 1000万 against 500万: everyone gets half
     got = {a["firm"]: (a["granted_yuan"], a["outcome"], a["date"]) for a in t["awards"].to_dicts()}
     close = dt.date(2025, 12, 31)
@@ -103,44 +112,44 @@ def test_pro_rata_round(tmp_path):
     assert (pool["granted_yuan"], pool["remaining_yuan"], pool["exhausted_on"]) == (5_000_000, 0, close)
 
 
-def test_pro_rata_rounds_down_to_the_yuan(tmp_path):
+def test_pro_rata_rounds_down_to_the_yuan(tmp_path, run):
     policy = toy.policy({"voucher": toy.program("50")}, budget="100", rationing="pro_rata")
     scen = toy.scenario([toy.segment("s", 3, {}, {"voucher": 1})], end="2025-12-31")
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     # 3 × 50 yuan asked of 100: each gets floor(50 × 100 / 150) = 33, 1 yuan stays in the pool
     assert sorted(a["granted_yuan"] for a in t["awards"].to_dicts()) == [33, 33, 33]
     pool = rows(t["pool_years"], pool="toy.pool")[0]
     assert pool["remaining_yuan"] == 1 and pool["exhausted_on"] is not None
 
 
-def test_pool_shared_by_two_programs(tmp_path):
+def test_pool_shared_by_two_programs(tmp_path, run):
     policy = toy.policy({"sales": toy.program("300万"), "purchases": toy.program("300万")}, budget="500万")
     scen = toy.scenario([toy.segment("a", 1, {}, {"sales": 1, "purchases": 1})],
                         programs={"sales": MARCH, "purchases": MARCH}, end="2025-12-31")
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     progs = {r["program"]: (r["granted_yuan"], r["full"], r["partial"]) for r in t["program_years"].to_dicts()}
     # same firm, same day: program order decides; 'sales' is listed first
     assert progs == {"sales": (3_000_000, 1, 0), "purchases": (2_000_000, 0, 1)}
     assert rows(t["pool_years"], pool="toy.pool")[0]["granted_yuan"] == 5_000_000
 
 
-def test_annual_reset_and_life_budget(tmp_path):
+def test_annual_reset_and_life_budget(tmp_path, run):
     segs = [toy.segment("a", 1, {}, {"voucher": 1})]
-    yearly = toy.run(tmp_path / "y", toy.policy({"voucher": toy.program("400万")}, budget="500万"), toy.scenario(segs))
+    yearly = run(tmp_path / "y", toy.policy({"voucher": toy.program("400万")}, budget="500万"), toy.scenario(segs))
     # the pool is reset each 1 January: 400万 paid in full both years
     assert rows(yearly["pool_years"], pool="toy.pool")[1]["granted_yuan"] == 4_000_000
     assert [r["full"] for r in yearly["program_years"].to_dicts()] == [1, 1]
-    life = toy.run(tmp_path / "l", toy.policy({"voucher": toy.program("400万")}, budget="500万", period="life"), toy.scenario(segs))
+    life = run(tmp_path / "l", toy.policy({"voucher": toy.program("400万")}, budget="500万", period="life"), toy.scenario(segs))
     pools = rows(life["pool_years"], pool="toy.pool")
     # one budget for the policy's life: 400万 in 2025, the last 100万 in 2026
     assert [(p["budget_yuan"], p["granted_yuan"], p["remaining_yuan"]) for p in pools] == [
         (5_000_000, 4_000_000, 1_000_000), (1_000_000, 1_000_000, 0)]
 
 
-def test_application_outside_the_validity_window(tmp_path):
+def test_application_outside_the_validity_window(tmp_path, run):
     policy = toy.policy({"voucher": toy.program("100万")}, start="2025-07-01")
     scen = toy.scenario([toy.segment("a", 1, {}, {"voucher": 1})], programs={"voucher": {"call": {"start": "03-01", "end": "03-31"}}})
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     awards = t["awards"].sort("date").to_dicts()
     # 2025's call (March) falls before the policy starts (1 July): refused; 2026's is paid
     assert [(a["date"].year, a["outcome"], a["granted_yuan"]) for a in awards] == [
@@ -148,17 +157,17 @@ def test_application_outside_the_validity_window(tmp_path):
     assert [r["applications"] for r in t["program_years"].to_dicts()] == [0, 1]
 
 
-def test_stacking_group_pays_only_the_highest(tmp_path):
+def test_stacking_group_pays_only_the_highest(tmp_path, run):
     policy = toy.policy({"small": toy.program("100万"), "large": toy.program("300万")}, budget=None,
                         stacking=[{"rule": "highest_only", "clause": "x", "quote": "x", "programs": ["small", "large"]}])
     scen = toy.scenario([toy.segment("a", 1, {}, {"small": 1, "large": 1})], end="2025-12-31")
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     got = {a["program"]: (a["outcome"], a["granted_yuan"]) for a in t["awards"].to_dicts()}
     assert got == {"small": ("stacked", 0), "large": ("full", 3_000_000)}
     assert {r["program"]: r["applications"] for r in t["program_years"].to_dicts()} == {"small": 0, "large": 1}
 
 
-def test_tier_top_up(tmp_path):
+def test_tier_top_up(tmp_path, run):
     tiers = {"kind": "tiers", "on": "revenue", "tiers": [{"min": "1亿", "amount": "50万"}, {"min": "5亿", "amount": "100万"}]}
     prog = toy.program("1万", once=True)
     prog["benefit"] = tiers
@@ -166,25 +175,137 @@ def test_tier_top_up(tmp_path):
                         stacking=[{"rule": "top_up", "clause": "x", "quote": "x", "programs": ["award"]}])
     revenue = {"dist": "constant", "value": "2亿", "growth": 1.5, "why": "test"}  # 2亿 in 2025, 5亿 in 2026, 12.5亿 in 2027
     scen = toy.scenario([toy.segment("a", 1, {"revenue": revenue}, {"award": 1})], end="2027-12-31")
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     awards = t["awards"].sort("date").to_dicts()
     # 2025: tier 1 pays 50万; 2026: tier 2 reached, the difference 50万 is topped up; 2027: nothing more
     assert [(a["date"].year, a["entitled_yuan"], a["granted_yuan"]) for a in awards] == [
         (2025, 500_000, 500_000), (2026, 500_000, 500_000)]
 
 
-def test_one_time_award_is_paid_once(tmp_path):
+def test_one_time_award_is_paid_once(tmp_path, run):
     policy = toy.policy({"award": toy.program("100万", once=True)}, budget=None)
     scen = toy.scenario([toy.segment("a", 1, {}, {"award": 1})])
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     assert [r["granted_yuan"] for r in t["program_years"].to_dicts()] == [1_000_000, 0]
 
 
-def test_shared_firm_cap(tmp_path):
+def test_shared_firm_cap(tmp_path, run):
     policy = toy.policy({"a": toy.program("60万"), "b": toy.program("60万")}, budget=None,
                         firm_caps=[{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "100万"}])
     scen = toy.scenario([toy.segment("s", 1, {}, {"a": 1, "b": 1})], programs={"a": MARCH, "b": MARCH}, end="2025-12-31")
-    t = toy.run(tmp_path, policy, scen)
+    t = run(tmp_path, policy, scen)
     got = {a["program"]: (a["granted_yuan"], a["outcome"]) for a in t["awards"].to_dicts()}
     # 60万 from a, then only 40万 of the 100万 a year is left for b
     assert got == {"a": (600_000, "full"), "b": (400_000, "partial")}
+
+
+def on(md: str) -> dict:
+    """Everyone applies on this month-day."""
+    return {"call": {"start": md, "end": md}}
+
+
+def outcomes(t) -> list[tuple]:
+    return [(a["date"].isoformat(), a["firm"], a["program"], a["granted_yuan"], a["outcome"])
+            for a in t["awards"].sort("date", "firm", "program").to_dicts()]
+
+
+def test_a_firm_refused_on_its_cap_takes_no_place(tmp_path, run):
+    cap = [{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "100万"}]
+    policy = toy.policy({"a": toy.program("60万", count_limit={"per_year": 1}), "b": toy.program("100万")},
+                        budget=None, firm_caps=cap)
+    scen = toy.scenario([toy.segment("both", 1, {}, {"b": 1, "a": 1}), toy.segment("a_only", 1, {}, {"a": 1})],
+                        programs={"b": on("03-01"), "a": on("04-01")}, end="2025-12-31")
+    # firm 0 used its 100万 on b in March, so its April claim on a is refused on the cap and
+    # leaves a's one place to firm 1
+    assert outcomes(run(tmp_path, policy, scen)) == [
+        ("2025-03-01", 0, "b", 1_000_000, "full"),
+        ("2025-04-01", 0, "a", 0, "firm_cap"), ("2025-04-01", 1, "a", 600_000, "full")]
+
+
+def test_a_count_refusal_leaves_cap_room_to_the_same_firm(tmp_path, run):
+    cap = [{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "100万"}]
+    policy = toy.policy({"a": toy.program("60万", count_limit={"per_year": 1}), "b": toy.program("60万")},
+                        budget=None, firm_caps=cap)
+    scen = toy.scenario([toy.segment("s", 2, {}, {"a": 1, "b": 1})], programs={"a": on("03-01"), "b": on("04-01")},
+                        end="2025-12-31")
+    # firm 0 takes a's one place; firm 1 is refused on the count and so still has its whole
+    # cap for b: 60万, where firm 0 gets the 40万 its cap has left
+    assert outcomes(run(tmp_path, policy, scen)) == [
+        ("2025-03-01", 0, "a", 600_000, "full"), ("2025-03-01", 1, "a", 0, "count_limit"),
+        ("2025-04-01", 0, "b", 400_000, "partial"), ("2025-04-01", 1, "b", 600_000, "full")]
+
+
+def test_all_or_nothing_leaves_the_balance_to_smaller_claims(tmp_path, run):
+    policy = toy.policy({"big": toy.program("300万", all_or_nothing=True), "small": toy.program("100万")}, budget="500万")
+    scen = toy.scenario([toy.segment("s", 2, {}, {"big": 1, "small": 1})], programs={"big": MARCH, "small": on("04-01")},
+                        end="2025-12-31")
+    t = run(tmp_path, policy, scen)
+    # 300万 to firm 0; firm 1's 300万 does not fit the 200万 left and is refused (the pool is
+    # marked dry that day); the two 100万 claims in April still fit
+    assert outcomes(t) == [
+        ("2025-03-01", 0, "big", 3_000_000, "full"), ("2025-03-01", 1, "big", 0, "pool_empty"),
+        ("2025-04-01", 0, "small", 1_000_000, "full"), ("2025-04-01", 1, "small", 1_000_000, "full")]
+    pool = rows(t["pool_years"], pool="toy.pool")[0]
+    assert (pool["remaining_yuan"], pool["exhausted_on"]) == (0, dt.date(2025, 3, 1))
+
+
+def test_all_or_nothing_refusals_and_claims_that_still_fit(tmp_path, run):
+    policy = toy.policy({"big": toy.program("300万", all_or_nothing=True), "mid": toy.program("160万", all_or_nothing=True),
+                         "small": toy.program("40万", all_or_nothing=True)}, budget="500万")
+    scen = toy.scenario([toy.segment("s", 2, {}, {"big": 1, "mid": 1, "small": 1})],
+                        programs={"big": MARCH, "mid": on("04-01"), "small": on("05-01")}, end="2025-12-31")
+    t = run(tmp_path, policy, scen)
+    # 500万: big 300万 to firm 0, firm 1 refused (200万 left); mid 160万 to firm 0, firm 1
+    # refused (40万 left); small 40万 to firm 0, exactly what is left; firm 1 finds the pool empty
+    assert outcomes(t) == [
+        ("2025-03-01", 0, "big", 3_000_000, "full"), ("2025-03-01", 1, "big", 0, "pool_empty"),
+        ("2025-04-01", 0, "mid", 1_600_000, "full"), ("2025-04-01", 1, "mid", 0, "pool_empty"),
+        ("2025-05-01", 0, "small", 400_000, "full"), ("2025-05-01", 1, "small", 0, "pool_empty")]
+    pool = rows(t["pool_years"], pool="toy.pool")[0]
+    assert (pool["remaining_yuan"], pool["exhausted_on"]) == (0, dt.date(2025, 3, 1))
+
+
+def test_pro_rata_applies_caps_in_time_order_then_scales(tmp_path, run):
+    cap = [{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "80万"}]
+    policy = toy.policy({"a": toy.program("60万"), "b": toy.program("60万")}, budget="100万", rationing="pro_rata",
+                        firm_caps=cap)
+    scen = toy.scenario([toy.segment("both", 1, {}, {"a": 1, "b": 1}), toy.segment("a_only", 1, {}, {"a": 1})],
+                        programs={"a": MARCH, "b": on("04-01")}, end="2025-12-31")
+    t = run(tmp_path, policy, scen)
+    # the round (review on 1 April) asks 60万 + 60万 (a) + 20万 (b: firm 0's cap has 20万 left)
+    # = 140万 of 100万: each is scaled by 100/140, rounded down; 1 yuan stays in the pool
+    assert [(a["firm"], a["program"], a["entitled_yuan"], a["granted_yuan"], a["outcome"])
+            for a in t["awards"].sort("firm", "program").to_dicts()] == [
+        (0, "a", 600_000, 428_571, "partial"), (0, "b", 600_000, 142_857, "partial"), (1, "a", 600_000, 428_571, "partial")]
+    assert rows(t["pool_years"], pool="toy.pool")[0]["remaining_yuan"] == 1
+
+
+def test_a_cap_over_the_policys_life(tmp_path, run):
+    cap = [{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "100万", "period": "once"}]
+    policy = toy.policy({"a": toy.program("60万"), "b": toy.program("10万")}, budget=None, firm_caps=cap, end="2027-12-31")
+    scen = toy.scenario([toy.segment("s", 1, {}, {"a": 1, "b": 1})], programs={"a": MARCH, "b": on("04-01")},
+                        end="2027-12-31")
+    # 100万 for the firm over the policy's life: 60 + 10 in 2025, 30 (of 60) in 2026, nothing after
+    assert [(d, p, g, o) for d, _, p, g, o in outcomes(run(tmp_path, policy, scen))] == [
+        ("2025-03-01", "a", 600_000, "full"), ("2025-04-01", "b", 100_000, "full"),
+        ("2026-03-01", "a", 300_000, "partial"), ("2026-04-01", "b", 0, "firm_cap"),
+        ("2027-03-01", "a", 0, "firm_cap"), ("2027-04-01", "b", 0, "firm_cap")]
+
+
+def test_competitive_round_with_a_shared_cap(tmp_path, run):
+    cap = [{"clause": "x", "quote": "x", "programs": ["a", "b"], "amount": "100万"}]
+    policy = toy.policy({"a": toy.program(rate="100%", base="revenue", count_limit={"per_year": 1}),
+                         "b": toy.program(rate="100%", base="revenue")}, budget="150万", rationing="competitive",
+                        firm_caps=cap)
+    scen = toy.scenario([toy.segment("small", 1, {"revenue": "30万"}, {"a": 1, "b": 1}),
+                         toy.segment("large", 1, {"revenue": "70万"}, {"a": 1, "b": 1})],
+                        programs={"a": {**MARCH, "score": "entitled"}, "b": {**MARCH, "score": "entitled"}},
+                        end="2025-12-31")
+    # ranked by what is asked: firm 1's a (70万) takes a's one place, firm 1's b (70万) gets
+    # the 30万 its cap leaves, firm 0's a is ranked out on the count, firm 0's b (30万) is
+    # paid in full from the 50万 left; 20万 stay
+    t = run(tmp_path, policy, scen)
+    got = {(a["firm"], a["program"]): (a["granted_yuan"], a["outcome"]) for a in t["awards"].to_dicts()}
+    assert got == {(1, "a"): (700_000, "full"), (1, "b"): (300_000, "partial"),
+                   (0, "a"): (0, "ranked_out"), (0, "b"): (300_000, "full")}
+    assert rows(t["pool_years"], pool="toy.pool")[0]["remaining_yuan"] == 200_000

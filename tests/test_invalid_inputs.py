@@ -64,6 +64,25 @@ SCENARIO_CASES = {
                        "1,500,000,009 applications, about 1.3 TiB of memory; this machine has …",
     "zero_runs": "{file}:6: monte_carlo.runs: Input should be greater than 0",
     "markup_in_name": "{file}:2: name: '[bold]mini' may hold only letters, digits, _ and - (it names files and folders)",
+    # issue 11: uncertain numbers and correlations
+    "uncertain_pool_budget": "{file}:13: overrides.mini.pools.vouchers.budget.value: a pool's budget is the decision "
+                             "being sized, not an uncertainty: give one amount (`sim size` finds the budget for a risk, "
+                             "`sim sweep` compares several)",
+    "uncertain_take_up_lognormal": "{file}:24: segments.0.take_up.mini.voucher.p: is a probability (0–1), but this "
+                                   "lognormal distribution is unbounded above; use beta, or uniform or triangular within 0–1",
+    "uncertain_sd_zero": "{file}:19: segments.0.arrivals_per_year.sd: sd must be above 0; got 0",
+    "uncertain_low_above_high": "{file}:21: segments.0.attributes.compute_rental.sigma.low: low (1.2) must be below high (0.8)",
+    "uncertain_beta_too_wide": "{file}:24: segments.0.take_up.mini.voucher.p.sd: sd 0.4 is too large for a beta with "
+                               "mean 0.9: it must be below 0.3",
+    "uncertain_unknown_factor": "{file}:18: segments.0.firms_at_start.factor: unknown factor 'ai_boom'; name it under "
+                                "factors: (known: none)",
+    "uncertain_not_allowed": "{file}:6: monte_carlo.runs: cannot be uncertain; a distribution may replace take-up p, "
+                             "arrivals_per_year, firms_at_start, the numbers of an attribute's distribution and its "
+                             "growth, award_share and amount numbers, and policy rates and dates set through overrides",
+    "correlation_not_a_matrix": "{file}:25: segments.0.correlation.corpus_purchases ~ model_purchases: corpus_purchases "
+                                "~ model_purchases = -0.9 cannot hold together with compute_rental ~ corpus_purchases = "
+                                "0.9 and compute_rental ~ model_purchases = 0.9: it must lie between 0.63 and 1.00; the "
+                                "matrix is not a correlation matrix",
     "policy_instead": "{file}:1: is a policy file, not a scenario: it has id and programs but no segments; give a "
                       "scenario that names this policy, e.g. scenarios/binjiang.yaml (`sim validate {file}` checks a policy)",
     "payment_on_decision_program": "{file}:11: programs.mini.voucher.payment.lag_months: mini.voucher is paid at the "

@@ -134,14 +134,14 @@ def test_values_per_run_act_as_that_runs_scenario(tmp_path):
     policy, scen = docs()
     model = model_of(tmp_path / "base", policy, scen)
     paths = assumption_paths(model)
-    for path in ("segments.0.take_up.toy.v.p", "segments.0.attributes.compute_rental.median",
-                 "segments.0.attributes.compute_rental.growth", "segments.1.firms_at_start", "segments.0.arrivals_per_year"):
+    for path in ("segments.a.take_up.toy.v.p", "segments.a.attributes.compute_rental.median",
+                 "segments.a.attributes.compute_rental.growth", "segments.b.firms_at_start", "segments.a.arrivals_per_year"):
         assert path in paths
-    values = {"segments.0.take_up.toy.v.p": np.array([0.2, 1.0, 0.6]),
-              "segments.0.attributes.compute_rental.median": np.array([500_000.0, 1_000_000.0, 3_000_000.0]),
-              "segments.0.attributes.compute_rental.growth": np.array([0.0, 0.2, 0.5]),
-              "segments.1.firms_at_start": np.array([0, 4, 9]),
-              "segments.0.arrivals_per_year": np.array([1.0, 6.0, 20.0])}
+    values = {"segments.a.take_up.toy.v.p": np.array([0.2, 1.0, 0.6]),
+              "segments.a.attributes.compute_rental.median": np.array([500_000.0, 1_000_000.0, 3_000_000.0]),
+              "segments.a.attributes.compute_rental.growth": np.array([0.0, 0.2, 0.5]),
+              "segments.b.firms_at_start": np.array([0, 4, 9]),
+              "segments.a.arrivals_per_year": np.array([1.0, 6.0, 20.0])}
     drawn = sample_runs(model, 0, 3, values=values)
     for b in range(3):
         mine = {k: v[b] for k, v in values.items()}
@@ -149,16 +149,16 @@ def test_values_per_run_act_as_that_runs_scenario(tmp_path):
         alone = sample(model_of(tmp_path / f"own{b}", policy, own), b)
         assert rows(drawn.applications(b)) == rows(alone), b
     with pytest.raises(ValueError, match="no scalar assumption"):
-        sample_runs(model, 0, 3, values={"segments.0.take_up.toy.nope.p": np.ones(3)})
+        sample_runs(model, 0, 3, values={"segments.a.take_up.toy.nope.p": np.ones(3)})
     with pytest.raises(ValueError, match="one number per run"):
-        sample_runs(model, 0, 3, values={"segments.0.take_up.toy.v.p": np.ones(2)})
+        sample_runs(model, 0, 3, values={"segments.a.take_up.toy.v.p": np.ones(2)})
 
 
 def _set(segment: dict, index: int, values: dict) -> dict:
     out = {**segment, "attributes": dict(segment["attributes"]), "take_up": dict(segment["take_up"])}
     for path, value in values.items():
         parts = path.split(".")
-        if int(parts[1]) != index:
+        if parts[1] != segment["name"]:
             continue
         if parts[2] == "take_up":
             out["take_up"][".".join(parts[3:-1])] = {"p": float(value), "why": "t"}

@@ -35,7 +35,7 @@ def readme_commands() -> list[list[str]]:
 
 
 def few_runs(args: list[str]) -> list[str]:
-    if args[1] not in ("run", "size", "sweep") or "--resume" in args:
+    if args[1] not in ("run", "size", "sweep", "sensitivity") or "--resume" in args:
         return args
     if "--runs" in args:
         i = args.index("--runs")

@@ -185,11 +185,12 @@ def test_english_page(cli, reported, browser, tmp_path):
 
 def test_report_xlsx_native_tables_and_charts(reported):
     book = openpyxl.load_workbook(reported / "report.xlsx")
-    assert book.sheetnames == ["说明", "资金池风险", "资金池", "政策项目", "各级财政", "年度现金支付", "月度现金支付", "年内累计拨付", "图表"]
+    assert book.sheetnames == ["说明", "资金池风险", "资金池", "政策项目", "各级财政", "年度现金支付", "月度现金支付", "年内累计拨付", "敏感性", "图表"]
     for name in book.sheetnames[1:-1]:
         sheet = book[name]
         assert sheet.freeze_panes == "A2", name
-        assert len(sheet.tables) == 1, name  # a native Excel table: filter buttons, banded rows
+        # a native Excel table: filter buttons, banded rows (the sensitivity sheet has its chart's data beside it)
+        assert len(sheet.tables) == (2 if name == "敏感性" else 1), name
         assert sheet.column_dimensions["A"].width and sheet.column_dimensions["A"].width > 8, name
     risk = book["资金池风险"]
     header = [c.value for c in risk[1]]
@@ -207,8 +208,11 @@ def test_report_xlsx_native_tables_and_charts(reported):
     assert numbers and all(c.data_type == "n" or c.value is None for c in numbers)
     with zipfile.ZipFile(reported / "report.xlsx") as z:
         charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
-        assert len(charts) == 3  # budget against budget needed, chance of running dry, grants by funder
-        xml = z.read(charts[0]).decode("utf-8")
-        assert "图表" in xml and "<c:barChart>" in xml
+        # budget against budget needed, chance of running dry, grants by funder; what drives demand
+        assert len(charts) == 4
+        xmls = [z.read(c).decode("utf-8") for c in charts]
+        xml = next(x for x in xmls if "'图表'" in x or "图表!" in x)  # the first chart drawn from the 图表 sheet
+        assert "<c:barChart>" in xml
+        assert sum("敏感性" in x for x in xmls) == 1  # what drives demand, from the sensitivity sheet
     chart_sheet = book["图表"]
     assert [c.value for c in chart_sheet[1]] == ["资金池", "预算（万元）", "所需预算（万元）", "用尽概率"]

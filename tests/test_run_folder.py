@@ -26,7 +26,7 @@ from sim.runs.lock import LOCK
 from sim.runs.manifest import read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ("program_years", "pool_years", "funder_years")
+TABLES = ("program_years", "pool_years", "funder_years", "parameters")
 SIM = [sys.executable, "-m", "sim"]
 SLOW = ["--runs", "200", "--batch-size", "10", "--workers", "1", "--engine", "simpy"]  # about 6 s: long enough to race
 
@@ -117,7 +117,7 @@ def test_force_run_replaces_the_earlier_one_only_when_complete(cli, run_copy, tm
     manifest = read_manifest(run_copy)
     assert (manifest.seed, manifest.runs, manifest.complete) == (2, 12, True)
     assert sorted(p.name for p in run_copy.iterdir()) == ["cash_months", "cash_years", "funder_years", "manifest.json",
-                                                          "pool_years", "program_years"]
+                                                          "parameters", "pool_years", "program_years"]
     reference = tmp_path / "reference"
     assert cli("run", "scenarios/binjiang.yaml", "--out", reference, "--runs", "12", "--seed", "2", "--workers", "1").code == 0
     assert same_tables(run_copy, reference)

@@ -68,3 +68,16 @@ def test_overrides_name_a_policy_by_its_id_or_its_file(tmp_path):
             "programs:\n", f"overrides:\n  {prefix}.pools.vouchers.budget: {{value: 5000万, why: half}}\nprograms:\n", 1)
         (tmp_path / "s.yaml").write_text(changed, encoding="utf-8")
         assert load_scenario(tmp_path / "s.yaml").policies["mini"].pools["vouchers"].budget == 50_000_000
+
+
+def test_a_segment_is_reached_by_its_name_as_well_as_its_index():
+    scenario = load_scenario(ROOT / "scenarios/binjiang.yaml")
+    by_name = scenario.with_overrides({"segments.large_platforms.firms_at_start": 7,
+                                       "segments.ai_smes.take_up.binjiang.compute_voucher.p": 0.5})
+    by_index = scenario.with_overrides({"segments.1.firms_at_start": 7, "segments.0.take_up.binjiang.compute_voucher.p": 0.5})
+    assert by_name.spec == by_index.spec
+    assert by_name.spec.segments[1].firms_at_start == 7 and by_name.spec.segments[0].take_up["binjiang.compute_voucher"].p == 0.5
+    with pytest.raises(ScenarioError) as err:
+        scenario.with_overrides({"segments.big_firms.firms_at_start": 7})
+    assert err.value.problems[0].message == ("no field 'segments.big_firms' to override; known here: 0 or ai_smes, "
+                                             "1 or large_platforms, 2 or scene_projects, 3 or embodied_platforms")

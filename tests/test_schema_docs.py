@@ -66,8 +66,20 @@ def test_every_shipped_scenario_follows_the_schema(path):
 ])
 def test_the_schema_catches_what_an_editor_should_underline(kind, stem, words):
     data = load(ROOT / "tests" / "invalid" / kind / f"{stem}.yaml")
-    messages = [e.message for e in jsonschema.Draft202012Validator(json_schema(kind)).iter_errors(data)]
+    errors = list(jsonschema.Draft202012Validator(json_schema(kind)).iter_errors(data))
+    # a field that may also be an uncertain number (anyOf) says why each alternative failed in its context
+    messages = [e.message for e in errors] + [c.message for e in errors for c in e.context]
     assert any(words in m for m in messages), messages
+
+
+def test_the_schema_offers_a_distribution_where_a_number_may_be_uncertain():
+    validator = jsonschema.Draft202012Validator(json_schema("scenario"))
+    data = load(ROOT / "tests" / "invalid" / "base_scenario.yaml")
+    data["segments"][0]["take_up"]["mini.voucher"]["p"] = {"dist": "beta", "mean": 0.5, "sd": 0.1}
+    data["segments"][0]["attributes"]["compute_rental"]["growth"] = {"dist": "uniform", "low": 0.1, "high": 0.3}
+    assert list(validator.iter_errors(data)) == []
+    data["segments"][0]["take_up"]["mini.voucher"]["p"] = {"dist": "betta", "mean": 0.5, "sd": 0.1}
+    assert list(validator.iter_errors(data)) != []
 
 
 def _fields(model: type[BaseModel], seen: set) -> set[str]:

@@ -75,10 +75,11 @@ def write(folder: Path, policy_doc: dict, scenario_doc: dict) -> Path:
 
 
 def run(folder: Path, policy_doc: dict, scenario_doc: dict, *, workers: int = 1, events: bool = True,
-        batch_size: int | None = None, out: str = "out") -> dict[str, pl.DataFrame]:
+        batch_size: int | None = None, out: str = "out", engine: str = "auto") -> dict[str, pl.DataFrame]:
     """Run the toy scenario; return its tables sorted by their keys."""
     path = write(folder, policy_doc, scenario_doc)
-    result = simulate(load_scenario(path), workers=workers, out=folder / out, events=events, batch_size=batch_size)
+    result = simulate(load_scenario(path), workers=workers, out=folder / out, events=events, batch_size=batch_size,
+                      engine=engine)
     return {t: result.frame(t) for t in result.tables}
 
 

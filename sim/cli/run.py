@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim.cli.options import LANG_HELP, languages, whole
+from sim.cli.options import LANG_HELP, SET_HELP, languages, whole, with_settings
 from sim.cli.output import console, print_json
 from sim.cli.progress import stages
 from sim.policy.money import wan
@@ -23,6 +23,7 @@ from sim.scenario.load import load_scenario
 
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/binjiang.yaml.")],
+    settings: Annotated[list[str], typer.Option("--set", "-s", metavar="PATH=VALUE", help=SET_HELP)] = [],
     runs: Annotated[Optional[str], typer.Option("--runs", "-n", metavar="N", help="Monte Carlo runs (default: the scenario's).")] = None,
     seed: Annotated[Optional[str], typer.Option("--seed", metavar="N", help="Root seed (default: the scenario's).")] = None,
     workers: Annotated[Optional[str], typer.Option("--workers", "-w", metavar="N", help="Worker processes (default: all cores).")] = None,
@@ -44,24 +45,26 @@ def run(
 
     Example: sim run scenarios/binjiang.yaml --runs 2000 --workers 2
 
+    A variant without a copy of the file (common random numbers with the original, same seed):
+    sim run scenarios/binjiang.yaml --set segments.ai_smes.take_up.binjiang.compute_voucher.p=0.5 --out outputs/low-take-up
+
     On a Dask cluster whose workers share this file system:
     sim run scenarios/binjiang.yaml --runs 100000 --executor dask --address tcp://HOST:8786
     """
     files_lang, terminal = languages(lang)
     numbers = {"runs": whole("--runs", runs), "seed": whole("--seed", seed), "workers": whole("--workers", workers),
                "batch_size": whole("--batch-size", batch_size)}
-    spec = load_scenario(scenario)
+    spec = with_settings(load_scenario(scenario), settings)
     with stages(f"sim run {spec.name}", show=not (quiet or as_json)) as update:
         result = simulate(spec, **numbers, out=out, events=True if events or report else None, resume=resume, force=force,
                           engine=engine, executor=executor, address=address,
                           scheduler_file=str(scheduler_file) if scheduler_file else None,
                           progress=lambda done, total: update("", done, total))
-    files = []
+    files, reported = [], None
     if report:
-        from sim.cli.report import make_report
+        from sim.cli.report import build_and_write
 
-        files = make_report(result.out, risk=0.05, console=console(), tables=False, quiet=True, lang=files_lang,
-                            terminal=terminal)
+        reported, files = build_and_write(result.out, risk=0.05, lang=files_lang)
     if as_json:
         print_json({**summary_json(result), "report": [str(f) for f in files]})
         return
@@ -71,6 +74,11 @@ def run(
             print(f)
         return
     print_summary(result, console(), lang=terminal)
+    if reported is not None and reported.sensitivity is not None:  # which assumption drives each pool
+        from sim.report.terminal import sensitivity_table
+
+        console().print()
+        show(console(), sensitivity_table(reported, terminal))
     if files:
         console().print(tr(terminal, "report: {files}", files=", ".join(str(f) for f in files)))
 

@@ -18,6 +18,7 @@ import typer
 
 from sim.policy.models import Policy
 from sim.scenario.schema import ScenarioFile
+from sim.scenario.uncertain import widen_json_schema
 
 KINDS = {"policy": (Policy, "A sim policy file: one source document, clause by clause (docs/policy-format.md)"),
          "scenario": (ScenarioFile, "A sim scenario file: the policies, the firms and every assumption (scenarios/README.md)")}
@@ -27,6 +28,8 @@ def json_schema(kind: str) -> dict:
     """The JSON Schema (draft 2020-12) of a policy or scenario file."""
     model, title = KINDS[kind]
     schema = model.model_json_schema(by_alias=True)
+    if kind == "scenario":
+        schema = widen_json_schema(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **schema}
 
 

@@ -1,11 +1,14 @@
-"""Allocation: how a pool decides grants, one application at a time.
+"""The ledger: how a pool decides grants, one application at a time — the reference semantics.
 
-This is the reference semantics, written for clarity rather than speed.  A pool pays what
-an application asks while money lasts (first-come), or gathers a round of applications
-and pays them in rank order (competitive) or scaled down together (pro-rata).  Before the
-pool, the ledger applies what the firm's history allows: a one-time award is paid once,
-a top-up pays only the difference to a higher tier, a program with a duration limit pays
-for so many years, and a cap shared by several programs limits what is left to ask.
+Written for clarity rather than speed.  Each rationing rule has its reference decision
+here, named in the table of :mod:`sim.engine.rationing`: first-come pays each application
+on the day it is made while money lasts; a competitive round pays in rank order at the
+review date; a pro-rata round scales every grant down together.  Before the pool, the
+ledger applies what the firm's history allows: a one-time award is paid once, a top-up
+pays only the difference to a higher tier, a program with a duration limit pays for so
+many years, and a cap shared by several programs limits what is left to ask.  The checks
+come in a fixed order: the shared cap (a firm with no room left is refused and uses no
+place), the program's count, then the pool.
 
 SimPy's ``Container`` is not used for pools on purpose: its ``get`` serves requests in
 order and an over-budget request silently blocks every one behind it.  Here the pool
@@ -26,6 +29,9 @@ from sim.engine.outcomes import (
 )
 from sim.scenario.model import Model, ProgramSpec
 
+Item = tuple[ProgramSpec, int, int, int]  # an application: (program, firm, entitled yuan, row)
+Decided = tuple[int, int, int, int, int | None]  # (row, yuan asked, yuan granted, outcome, pool balance after)
+
 
 class Ledger:
     """Balances, counts and each firm's history in one run."""
@@ -40,10 +46,10 @@ class Ledger:
         self.years_paid: dict[tuple[int, int], int] = defaultdict(int)
 
     def reset(self, pool: int, year: int) -> None:
-        """Open a budget year: an annual pool gets its budget; a life pool only at the start."""
-        spec = self.model.pools[pool]
-        if spec.period == "year" or year == self.model.years[0]:
-            self.balance[pool] = spec.budgets[year]
+        """Start a budget year: the pool opens with that year's balance, or carries what it had."""
+        openings = self.model.pools[pool].openings()
+        if year in openings:
+            self.balance[pool] = openings[year]
 
     def ask(self, program: ProgramSpec, firm: int, entitled: int) -> int | None:
         """What the firm asks this time, or None if it does not apply after all."""
@@ -67,9 +73,29 @@ class Ledger:
             room = left if room is None else min(room, left)
         return room
 
-    def pay(self, program: ProgramSpec, firm: int, year: int, want: int, day: int, ranked: bool) -> tuple[int, int]:
-        """Grant up to ``want`` from the program's pool; return (granted, outcome)."""
-        lost = RANKED_OUT if ranked else None
+    def first_come(self, items: list[Item], pool: int, year: int, day: int) -> list[Decided]:
+        """先到先得: pay each application in turn, on the day it is made, while money lasts."""
+        return self._in_turn(items, year, day, lost=None)
+
+    def competitive(self, items: list[Item], pool: int, year: int, day: int) -> list[Decided]:
+        """择优: at the review, pay in rank order; whoever the money or the count does not reach is ranked out."""
+        return self._in_turn(items, year, day, lost=RANKED_OUT)
+
+    def _in_turn(self, items: list[Item], year: int, day: int, lost: int | None) -> list[Decided]:
+        out = []
+        for program, firm, entitled, row in items:
+            want = self.ask(program, firm, entitled)
+            if want is not None:
+                granted, outcome = self.pay(program, firm, year, want, day, lost)
+                out.append((row, want, granted, outcome, self.balance[program.pool]))
+        return out
+
+    def pay(self, program: ProgramSpec, firm: int, year: int, want: int, day: int, lost: int | None = None) -> tuple[int, int]:
+        """Grant up to ``want`` from the program's pool; return (granted, outcome).
+
+        ``lost`` replaces the reason of a refusal on the count or the pool (a ranked round
+        says ``ranked_out``).
+        """
         room = self.cap_room(program, firm, year)
         asked = want if room is None else min(want, room)
         if asked <= 0:
@@ -109,15 +135,15 @@ class Ledger:
     def _dry(self, pool: int, year: int, day: int) -> None:
         self.exhausted_on.setdefault((pool, year), day)
 
-    def pro_rata(self, items: list[tuple[ProgramSpec, int, int, int]], pool: int, year: int, day: int) -> list[tuple[int, int, int, int]]:
-        """Decide a pro-rata round: ``items`` are (program, firm, entitled, row) in time order.
+    def pro_rata(self, items: list[Item], pool: int, year: int, day: int) -> list[Decided]:
+        """按比例: decide a round in time order; if it asks more than the pool holds, scale every grant down.
 
-        Returns (row, asked, granted, outcome) for every application that was made.  Shared caps
-        and count limits are applied in time order first; if what is left to pay exceeds
-        the pool, every grant is scaled by balance / total, rounded down to the yuan.
+        Shared caps and count limits are applied in time order first; if what is left to
+        pay exceeds the pool, every grant is scaled by balance / total, rounded down to the
+        yuan.  All-or-nothing does not apply: a scaled grant is the point of the rule.
         """
         wants: list[tuple[ProgramSpec, int, int, int, int]] = []
-        out: list[tuple[int, int, int, int]] = []
+        out: list[tuple[int, int, int, int]] = []  # (row, asked, granted, outcome)
         used: dict[tuple[int, int], int] = defaultdict(int)
         counted: dict[int, int] = defaultdict(int)
         for program, firm, entitled, row in items:
@@ -152,4 +178,4 @@ class Ledger:
             out.append((row, want, granted, outcome))
         if short:
             self._dry(pool, year, day)
-        return out
+        return [(*decided, self.balance[pool]) for decided in out]  # every one sees the balance after the round

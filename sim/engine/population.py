@@ -37,15 +37,23 @@ money): the sampler gathers every scalar per row, so a value per run changes not
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from scipy import special
 
 from sim.engine import streams
 from sim.engine.outcomes import CANDIDATE, EXPOSURE, OUT_OF_WINDOW, STACKED
+from sim.errors import PolicyError
 from sim.policy.attributes import VOCABULARY
 from sim.policy.entitlement import eligible, entitlement
+from sim.policy.load import validate_policy
+from sim.policy.models import Policy
+from sim.policy.overrides import set_path
 from sim.scenario.model import Model, ProgramSpec
 from sim.scenario.schema import Dist, Segment
 
@@ -169,20 +177,23 @@ def sample_runs(model: Model, first: int, last: int, *, values: Values | None = 
 def assumption_paths(model: Model) -> list[str]:
     """Every scalar assumption the sampler reads, by its path in the scenario: what ``values`` may set."""
     out = []
-    for i, segment in enumerate(model.scenario.spec.segments):
-        out.append(f"segments.{i}.firms_at_start")
+    for segment in model.scenario.spec.segments:
+        at = f"segments.{segment.name}"
+        out.append(f"{at}.firms_at_start")
         if isinstance(segment.arrivals_per_year, dict):
-            out += [f"segments.{i}.arrivals_per_year.{y}" for y in model.years]
+            out += [f"{at}.arrivals_per_year.{y}" for y in model.years]
         else:
-            out.append(f"segments.{i}.arrivals_per_year")
+            out.append(f"{at}.arrivals_per_year")
         for attr, dist in segment.attributes.items():
-            out += [f"segments.{i}.attributes.{attr}.{name}" for name in _numbers(dist, attr)]
-        out += [f"segments.{i}.take_up.{key}.p" for key in segment.take_up]
+            out += [f"{at}.attributes.{attr}.{name}" for name in _numbers(dist, attr)]
+        out += [f"{at}.take_up.{key}.p" for key in segment.take_up]
     for key, behaviour in model.scenario.spec.programs.items():
         for field, attr in (("award_share", "domestic_compute_share"), ("amount", "project_investment")):
             dist = getattr(behaviour, field)
             if dist is not None:
                 out += [f"programs.{key}.{field}.{name}" for name in _numbers(dist, attr, grows=False)]
+    # a policy's dates and the numbers of its programs' rules, where the scenario makes them uncertain
+    out += [p.path for p in model.scenario.parameters if p.path.startswith("overrides.")]
     return out
 
 
@@ -219,6 +230,49 @@ class _Draws:
         """The assumption at ``path``: the scenario's number, or one value per run."""
         return self.values.get(path, default)
 
+    def _policy_values(self, pid: str) -> dict[str, np.ndarray]:
+        """Values per run of the policy's fields the scenario makes uncertain, keyed by the path in the policy."""
+        prefixes = _policy_prefixes(self.model.scenario)
+        out = {}
+        for path, value in self.values.items():
+            if path.startswith("overrides."):
+                prefix, _, rest = path[len("overrides."):].partition(".")
+                if prefixes.get(prefix) == pid:
+                    out[rest] = value
+        return out
+
+    def window(self, pid: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The policy's first and last day in force in each run, where its dates vary by run (else None)."""
+        dates = {k: v for k, v in self._policy_values(pid).items() if k in _DATES}
+        if not dates:
+            return None
+        model = self.model
+        effective = model.scenario.policies[pid].effective
+        starts = dates.get("effective.start", np.full(len(self.runs), np.nan))
+        ends = dates.get("effective.end", np.full(len(self.runs), np.nan))
+        seen: dict[tuple[float, float], tuple[int, int]] = {}
+        first, last = np.zeros(len(self.runs), dtype=np.int64), np.zeros(len(self.runs), dtype=np.int64)
+        for b, key in enumerate(zip(starts.tolist(), ends.tolist())):
+            if key not in seen:
+                update = {name: EPOCH + dt.timedelta(days=int(v)) for name, v in zip(("start", "end"), key) if v == v}
+                window = effective.model_copy(update=update)
+                seen[key] = (max(model.day(window.start), 0),
+                             min(model.day(window.last_day), model.year_end[model.years[-1]]))
+            first[b], last[b] = seen[key]
+        return first, last
+
+    def variants(self, spec: ProgramSpec) -> list[tuple[np.ndarray, Policy]] | None:
+        """Where numbers of the policy's rules vary by run: each version of the policy and the runs that have it."""
+        rules = {k: v for k, v in self._policy_values(spec.policy).items() if k not in _DATES}
+        if not rules:
+            return None
+        paths = sorted(rules)
+        table = np.column_stack([np.asarray(rules[k], dtype=np.float64) for k in paths])
+        versions, which = np.unique(table, axis=0, return_inverse=True)
+        which = which.ravel()
+        return [(which == i, _policy_version(self.model, spec.policy, tuple(zip(paths, row.tolist()))))
+                for i, row in enumerate(versions)]
+
     def bases(self, names: tuple[str, ...]) -> np.ndarray:
         """Where each named stream starts in each run: (len(names), runs)."""
         new = [n for n in names if n not in self._row]
@@ -230,6 +284,39 @@ class _Draws:
             more = streams.bases(np.array([self._keys[n] for n in new], dtype=np.uint64), self.runs)
             self._table = np.concatenate([self._table, more])
         return self._table[[self._row[n] for n in names]]
+
+
+_DATES = ("effective.start", "effective.end")
+EPOCH = dt.date(1970, 1, 1)
+
+
+def _policy_prefixes(scenario) -> dict[str, str]:
+    """How a scenario's overrides name each policy (by id or by its file's name) → the policy's id."""
+    out = {}
+    for name, source in scenario.sources.items():
+        pid = str(source.data.get("id"))
+        out[Path(name).stem] = pid
+        out[pid] = pid
+    return out
+
+
+def _policy_version(model: Model, pid: str, settings: tuple[tuple[str, float], ...]) -> Policy:
+    """The policy with some numbers of its rules set (one run's draw), validated once per model and values."""
+    cache = model.cache.setdefault("policy_versions", {})
+    key = (pid, settings)
+    if key not in cache:
+        if len(cache) > 10_000:  # continuous draws make a version per run: keep memory bounded
+            cache.clear()
+        scenario = model.scenario
+        prefix = next(k for k, v in _policy_prefixes(scenario).items() if v == pid)
+        index = next(i for i, name in enumerate(scenario.spec.policies) if scenario.sources[name].data.get("id") == pid)
+        source = scenario.sources[scenario.spec.policies[index]]
+        data = copy.deepcopy(scenario.policy_data[index])
+        for rest, value in settings:
+            typed = scenario.parameter(f"overrides.{prefix}.{rest}").typed(value)
+            set_path(data, rest, typed, PolicyError, source.path)
+        cache[key] = validate_policy(data, source.path, source.lines)
+    return cache[key]
 
 
 def _per_row(value, at: np.ndarray):
@@ -247,10 +334,10 @@ class _Firms:
         self.cohorts = ["start"] + [str(y) for y in model.years]
         runs = len(draws.runs)
         counts = np.zeros((runs, len(self.cohorts)), dtype=np.int64)
-        counts[:, 0] = _whole(draws.value(f"segments.{index}.firms_at_start", segment.firms_at_start))
+        counts[:, 0] = _whole(draws.value(f"segments.{segment.name}.firms_at_start", segment.firms_at_start))
         u = streams.uniform(self.draws.bases(tuple(f"arrivals/{segment.name}/{y}" for y in model.years)), 0)
         for yi, year in enumerate(model.years):
-            rate = draws.value(_arrivals_path(index, segment, year), segment.arrivals_in(year))
+            rate = draws.value(_arrivals_path(segment, year), segment.arrivals_in(year))
             counts[:, yi + 1] = streams.poisson(u[yi], rate)
         per = counts.ravel()
         group = np.repeat(np.arange(per.size), per)
@@ -288,18 +375,23 @@ class _Firms:
         return streams.uniform(table.ravel()[place], self.number[rows])
 
     def attribute(self, attr: str) -> np.ndarray:
-        """Each firm's base value of ``attr``, drawn once."""
+        """Each firm's base value of ``attr``, drawn once (with the attributes it is correlated with)."""
         if attr not in self._values:
-            dist = self.segment.attributes[attr]
-            u = self.uniform(f"attr/{self.segment.name}/{attr}")
-            self._values[attr] = draw(dist, attr, u, self._param(f"segments.{self.index}.attributes.{attr}", dist))
+            correlation = self.segment.correlation
+            names = correlation.names if correlation is not None and attr in correlation.names else [attr]
+            u = np.column_stack([self.uniform(f"attr/{self.segment.name}/{a}") for a in names])
+            if len(names) > 1:
+                u = _copula(u, self.draws.model.cache, self.segment)
+            for j, a in enumerate(names):
+                dist = self.segment.attributes[a]
+                self._values[a] = draw(dist, a, u[:, j], self._param(f"segments.{self.segment.name}.attributes.{a}", dist))
         return self._values[attr]
 
     def in_year(self, attr: str, rows: np.ndarray, year: np.ndarray) -> np.ndarray:
         """``attr`` of firms ``rows`` in ``year`` (one per row): the base value grown once a year since the firm's first year."""
         base = self.attribute(attr)[rows]
         dist = self.segment.attributes[attr]
-        growth = self.draws.value(f"segments.{self.index}.attributes.{attr}.growth", dist.growth)
+        growth = self.draws.value(f"segments.{self.segment.name}.attributes.{attr}.growth", dist.growth)
         if not np.any(growth):
             return base
         start = np.maximum(self.arrival_year[rows], self.draws.model.years[0])
@@ -314,10 +406,25 @@ class _Firms:
         return lambda name: _per_row(self.draws.value(f"{path}.{name}", getattr(dist, name)), at)
 
 
-def _arrivals_path(index: int, segment: Segment, year: int) -> str:
+def _copula(u: np.ndarray, cache: dict, segment: Segment) -> np.ndarray:
+    """Uniforms made rank-correlated as the segment says, each column still uniform (a Gaussian copula).
+
+    Each firm's normal scores ``Φ⁻¹(u)`` are mixed by the Cholesky factor L of the normal
+    correlation matrix (:mod:`sim.scenario.correlation`): ``z = L Φ⁻¹(u)`` has that
+    correlation and standard normal columns, so ``Φ(z)`` keeps every marginal exactly.  The
+    first attribute named keeps its own numbers (L's first row is (1, 0, …)).
+    """
+    low = cache.get(("copula", segment.name))
+    if low is None:
+        low = cache.setdefault(("copula", segment.name), segment.correlation.cholesky())
+    z = streams.normal(u) @ low.T
+    return np.clip(special.ndtr(z), 2.0 ** -53, 1.0 - 2.0 ** -53)
+
+
+def _arrivals_path(segment: Segment, year: int) -> str:
     if isinstance(segment.arrivals_per_year, dict):
-        return f"segments.{index}.arrivals_per_year.{year}"
-    return f"segments.{index}.arrivals_per_year"
+        return f"segments.{segment.name}.arrivals_per_year.{year}"
+    return f"segments.{segment.name}.arrivals_per_year"
 
 
 def _whole(value) -> np.ndarray:
@@ -400,10 +507,10 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
     model, segment = draws.model, firms.segment
     name = f"{segment.name}/{spec.key}"
     program, policy = spec.program, model.scenario.policies[spec.policy]
-    calendar = _Calendar(model, spec)
+    calendar = _Calendar(model, spec, draws.window(spec.policy))
     if not len(calendar.year):
-        return None  # the policy is not in force in any year of the horizon
-    p = draws.value(f"segments.{firms.index}.take_up.{spec.key}.p", segment.take_up[spec.key].p)
+        return None  # the policy is not in force in any year of the horizon (in any run)
+    p = draws.value(f"segments.{segment.name}.take_up.{spec.key}.p", segment.take_up[spec.key].p)
     if np.ndim(p) == 0 and p in (0, 1):  # certain: no number drawn (none is needed)
         takers = np.arange(len(firms.at)) if p == 1 else np.zeros(0, dtype=np.int64)
     else:
@@ -418,16 +525,18 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
     count = len(calendar.year) - first
     who = np.repeat(takers, count)
     y = np.arange(len(who)) - np.repeat(np.cumsum(count) - count - first, count)  # index into the calendar
+    if calendar.inforce is not None:  # the policy's dates vary by run: only the years it is in force that run
+        open_ = calendar.inforce[y, firms.at[who]]
+        who, y = who[open_], y[open_]
     year = calendar.year[y]
     attrs = {a: firms.in_year(a, who, year - 1 if previous else year) for a in _needed(spec, policy, segment)}
     m = len(who)
-    ok = eligible(program, attrs, m)
-    entitled = entitlement(policy, spec.id, attrs, m)
+    ok, entitled, cap = _rule(draws, spec, attrs, firms.at[who])
     if program.benefit.kind == "none":
         amount = spec.behaviour.amount
         entitled = _assumed(firms, spec, "amount", who, year) if amount is not None else np.zeros(m, dtype=np.int64)
-        if program.cap is not None:
-            entitled = np.minimum(entitled, program.cap.amount)
+        if cap is not None:
+            entitled = np.minimum(entitled, cap)
         keep = ok if amount is None else ok & (entitled > 0)
     else:
         if program.benefit.upto and spec.behaviour.award_share is not None:
@@ -438,7 +547,7 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
         attrs = {a: v[keep] for a, v in attrs.items()}
     if len(who) == 0:
         return None
-    status, day = calendar.days(y, firms.day[who], firms.uniform(f"timing/{name}", who, year))
+    status, day = calendar.days(y, firms.day[who], firms.uniform(f"timing/{name}", who, year), firms.at[who])
     if program.benefit.kind == "none" and spec.behaviour.amount is None:
         status = np.where(status == OUT_OF_WINDOW, OUT_OF_WINDOW, EXPOSURE).astype(np.int8)
     random = firms.uniform(f"score/{name}", who, year) if spec.behaviour.score == "random" else None
@@ -455,6 +564,33 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
     }
 
 
+def _rule(draws: _Draws, spec: ProgramSpec, attrs: dict[str, np.ndarray], at: np.ndarray):
+    """Eligibility, entitlement and the program's cap (for programs without a formula) of each row.
+
+    Where the scenario makes numbers of the program's rule uncertain, each run has its own
+    version of the policy (:meth:`_Draws.variants`), and each row is decided by its run's.
+    """
+    m = len(at)
+    variants = draws.variants(spec)
+    if variants is None:
+        policy = draws.model.scenario.policies[spec.policy]
+        cap = spec.program.cap.amount if spec.program.cap is not None else None
+        return eligible(spec.program, attrs, m), entitlement(policy, spec.id, attrs, m), cap
+    ok, entitled = np.zeros(m, dtype=bool), np.zeros(m, dtype=np.int64)
+    cap = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
+    for runs, policy in variants:
+        rows = np.flatnonzero(runs[at])
+        if len(rows) == 0:
+            continue
+        program = policy.programs[spec.id]
+        sub = {a: v[rows] for a, v in attrs.items()}
+        ok[rows] = eligible(program, sub, len(rows))
+        entitled[rows] = entitlement(policy, spec.id, sub, len(rows))
+        if program.cap is not None:
+            cap[rows] = program.cap.amount
+    return ok, entitled, cap
+
+
 _ASSUMED = {"award_share": ("award", "domestic_compute_share"), "amount": ("amount", "project_investment")}
 
 
@@ -467,28 +603,42 @@ def _assumed(firms: _Firms, spec: ProgramSpec, field: str, who: np.ndarray, year
 
 
 class _Calendar:
-    """A program's budget years in force, with its call and the policy's window in each (as days)."""
+    """A program's budget years in force, with its call and the policy's window in each (as days).
 
-    def __init__(self, model: Model, spec: ProgramSpec):
+    ``window``: the policy's first and last day in each run of the pass, where its dates
+    vary by run; then the years are those in force in some run, ``inforce[y, run]`` says
+    which, and the open part of each call is per year and run.
+    """
+
+    def __init__(self, model: Model, spec: ProgramSpec, window: tuple[np.ndarray, np.ndarray] | None = None):
         call = spec.behaviour.call
-        years = [y for y in model.years
-                 if max(spec.window[0], model.year_start[y]) <= min(spec.window[1], model.year_end[y])]
+        first, last = (np.array([spec.window[0]]), np.array([spec.window[1]])) if window is None else window
+        start = np.array([model.year_start[y] for y in model.years])[:, None]
+        end = np.array([model.year_end[y] for y in model.years])[:, None]
+        inforce = np.maximum(first[None, :], start) <= np.minimum(last[None, :], end)  # (years, runs)
+        keep = inforce.any(axis=1)
+        years = [y for y, k in zip(model.years, keep) if k]
         self.year = np.array(years, dtype=np.int64)
         self.call_start = np.array([model.month_day(y, call.start) for y in years], dtype=np.int64)
         self.call_end = np.array([model.month_day(y, call.end) for y in years], dtype=np.int64)
         # the part of the call inside the policy's window (empty if the window misses the call)
-        self.open_from = np.maximum(self.call_start, [max(spec.window[0], model.year_start[y]) for y in years])
-        self.open_to = np.minimum(self.call_end, [min(spec.window[1], model.year_end[y]) for y in years])
+        self.open_from = np.maximum(self.call_start[:, None], np.maximum(first[None, :], start[keep]))
+        self.open_to = np.minimum(self.call_end[:, None], np.minimum(last[None, :], end[keep]))
+        self.inforce = inforce[keep] if window is not None else None
+        if window is None:
+            self.open_from, self.open_to = self.open_from[:, 0], self.open_to[:, 0]
 
-    def days(self, y: np.ndarray, arrival: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def days(self, y: np.ndarray, arrival: np.ndarray, u: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Day of each application: uniform over the part of the year's call open to the firm.
 
-        ``y`` indexes each row's year in this calendar.  A call that lies wholly outside the
-        policy's window that year gives an out-of-window application on the call's first
-        day the firm exists.
+        ``y`` indexes each row's year in this calendar, ``at`` its run in the pass.  A call
+        that lies wholly outside the policy's window that year gives an out-of-window
+        application on the call's first day the firm exists.
         """
-        lo = np.maximum(self.open_from[y], arrival)
-        hi = self.open_to[y]
+        if self.inforce is None:
+            lo, hi = np.maximum(self.open_from[y], arrival), self.open_to[y]
+        else:
+            lo, hi = np.maximum(self.open_from[y, at], arrival), self.open_to[y, at]
         inside = lo <= hi
         day = lo + _below(u, np.maximum(hi - lo + 1, 1))
         if inside.all():

@@ -2,10 +2,12 @@
 
 The clock is days since the horizon's start.  On each day things happen in a fixed order,
 never in SimPy's scheduling order: budget years open first (pool resets), then
-applications in order of firm and program, then the competitive and pro-rata rounds that
-close that day.  A single process walks this presorted list of events and yields a
-timeout to move the clock between days; the pools decide every grant in
-:mod:`sim.engine.ledger`.
+applications in order of firm and program, then the rounds that close that day.  A single
+process walks this presorted list of events and yields a timeout to move the clock
+between days.  Each pool's rationing rule (:mod:`sim.engine.rationing`) says whether an
+application is decided when it is made or kept for the pool's round at its review date,
+in which order a round is taken, and which decision of the ledger
+(:mod:`sim.engine.ledger`) decides it.
 
 Examples
 --------
@@ -18,47 +20,27 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import simpy
 
+from sim.engine.decisions import Decisions, new_decisions
 from sim.engine.ledger import Ledger
-from sim.engine.outcomes import CANDIDATE
+from sim.engine.outcomes import CANDIDATE, SKIPPED
 from sim.engine.population import Applications
+from sim.engine.rationing import order_keys, rule_of
 from sim.scenario.model import Model
 
 RESET, APPLY, REVIEW = 0, 1, 2
-
-
-@dataclass
-class Decisions:
-    """What happened to each application of a run (rows match the Applications)."""
-
-    asked: np.ndarray  # int64 yuan asked of the pool (entitlement less any earlier top-up)
-    granted: np.ndarray  # int64 yuan granted
-    outcome: np.ndarray  # int8 outcome code (sim.scenario.model.OUTCOMES), SKIPPED if never made
-    day: np.ndarray  # int32 day decided
-    balance: np.ndarray  # int64 pool balance after the decision, -1 for a pool with no limit
-    exhausted_on: dict[tuple[int, int], int]  # (pool, year) -> day the pool ran dry
-
-
-def new_decisions(apps: Applications) -> Decisions:
-    n = len(apps)
-    return Decisions(
-        asked=apps.entitled.copy(), granted=np.zeros(n, dtype=np.int64),
-        outcome=apps.status.astype(np.int8).copy(), day=apps.day.copy(),
-        balance=np.full(n, -1, dtype=np.int64), exhausted_on={},
-    )
 
 
 def events(model: Model, apps: Applications) -> list[tuple]:
     """Every event of the run, sorted by (day, kind, firm, program): resets, applications, reviews."""
     out: list[tuple] = []
     for pool in model.pools:
+        rule = rule_of(pool)
         for year in model.years:
             out.append((model.year_start[year], RESET, -1, pool.index, year))
-            if pool.rationing != "first_come":
+            if rule.round:
                 out.append((pool.review[year], REVIEW, -1, pool.index, year))
     candidates = np.flatnonzero(apps.status == CANDIDATE)
     for i in candidates.tolist():
@@ -70,72 +52,57 @@ def events(model: Model, apps: Applications) -> list[tuple]:
 def run(model: Model, apps: Applications) -> Decisions:
     """Run the model's pools over one run's applications; return every decision."""
     env = simpy.Environment()
-    ledger = Ledger(model)
-    decisions = new_decisions(apps)
-    rounds: dict[tuple[int, int], list[int]] = {}
-    env.process(_walk(env, model, apps, events(model, apps), ledger, decisions, rounds))
+    walk = _Walk(model, apps)
+    env.process(walk.process(env, events(model, apps)))
     env.run()
-    decisions.exhausted_on = dict(ledger.exhausted_on)
-    return decisions
+    walk.decisions.exhausted_on = dict(walk.ledger.exhausted_on)
+    return walk.decisions.settled()
 
 
-def _walk(env, model, apps, todo, ledger, decisions, rounds):
-    for day, kind, _, index, extra in todo:
-        if day > env.now:
-            yield env.timeout(day - env.now)
-        if kind == RESET:
-            ledger.reset(index, extra)
-        elif kind == APPLY:
-            _apply(model, apps, ledger, decisions, rounds, extra)
+class _Walk:
+    """One run's state as the clock moves: the ledger, the decisions, the rounds gathering."""
+
+    def __init__(self, model: Model, apps: Applications):
+        self.model = model
+        self.apps = apps
+        self.rules = [rule_of(pool) for pool in model.pools]
+        self.ledger = Ledger(model)
+        self.decisions = new_decisions(apps)
+        self.rounds: dict[tuple[int, int], list[int]] = {}
+
+    def process(self, env: simpy.Environment, todo: list[tuple]):
+        for day, kind, _, index, extra in todo:
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            if kind == RESET:
+                self.ledger.reset(index, extra)
+            elif kind == APPLY:
+                self.apply(extra)
+            else:
+                self.decide(self.rounds.pop((index, extra), []), index, extra, day)
+
+    def apply(self, i: int) -> None:
+        """An application is made: kept for the pool's round, or decided now."""
+        pool = self.model.programs[self.apps.program[i]].pool
+        year = int(self.apps.year[i])
+        if self.rules[pool].round:
+            self.rounds.setdefault((pool, year), []).append(i)
         else:
-            _review(model, apps, ledger, decisions, rounds.pop((index, extra), []), index, extra, day)
+            self.decide([i], pool, year, int(self.apps.day[i]))
 
-
-def _apply(model, apps, ledger, decisions, rounds, i: int) -> None:
-    program = model.programs[apps.program[i]]
-    pool = model.pools[program.pool]
-    year = int(apps.year[i])
-    if pool.rationing != "first_come":
-        rounds.setdefault((pool.index, year), []).append(i)
-        return
-    firm = int(apps.firm[i])
-    want = ledger.ask(program, firm, int(apps.entitled[i]))
-    if want is None:
-        decisions.outcome[i] = -1
-        return
-    granted, outcome = ledger.pay(program, firm, year, want, int(apps.day[i]), ranked=False)
-    _note(decisions, ledger, i, want, granted, outcome, int(apps.day[i]), program.pool)
-
-
-def _review(model, apps, ledger, decisions, rows: list[int], pool: int, year: int, day: int) -> None:
-    spec = model.pools[pool]
-    if spec.rationing == "pro_rata":
-        items = [(model.programs[apps.program[i]], int(apps.firm[i]), int(apps.entitled[i]), i)
-                 for i in sorted(rows, key=lambda i: (apps.day[i], apps.firm[i], apps.program[i]))]
-        decided = {row: rest for row, *rest in ledger.pro_rata(items, pool, year, day)}
-        for *_, row in items:
-            if row not in decided:
-                decisions.outcome[row] = -1
-                continue
-            want, granted, outcome = decided[row]
-            _note(decisions, ledger, row, want, granted, outcome, day, pool)
-        return
-    ranked = sorted(rows, key=lambda i: (-apps.score[i], apps.day[i], apps.firm[i], apps.program[i]))
-    for i in ranked:
-        program = model.programs[apps.program[i]]
-        firm = int(apps.firm[i])
-        want = ledger.ask(program, firm, int(apps.entitled[i]))
-        if want is None:
-            decisions.outcome[i] = -1
-            continue
-        granted, outcome = ledger.pay(program, firm, year, want, day, ranked=True)
-        _note(decisions, ledger, i, want, granted, outcome, day, pool)
-
-
-def _note(decisions: Decisions, ledger: Ledger, i: int, want: int, granted: int, outcome: int, day: int, pool: int) -> None:
-    decisions.asked[i] = want
-    decisions.granted[i] = granted
-    decisions.outcome[i] = outcome
-    decisions.day[i] = day
-    balance = ledger.balance[pool]
-    decisions.balance[i] = -1 if balance is None else balance
+    def decide(self, rows: list[int], pool: int, year: int, day: int) -> None:
+        """Decide ``rows`` of one pool and year on ``day`` by the pool's rule, in the rule's order."""
+        rule, apps, d = self.rules[pool], self.apps, self.decisions
+        if len(rows) > 1:
+            index = np.asarray(rows, dtype=np.int64)
+            rows = index[np.lexsort(order_keys(rule.order, apps, index))].tolist()
+        items = [(self.model.programs[apps.program[i]], int(apps.firm[i]), int(apps.entitled[i]), i) for i in rows]
+        decided = rule.reference(self.ledger, items, pool, year, day)
+        if len(decided) < len(items):  # some firms did not apply after all
+            d.outcome[sorted(set(rows) - {row for row, *_ in decided})] = SKIPPED
+        for row, want, granted, outcome, balance in decided:
+            d.asked[row] = want
+            d.granted[row] = granted
+            d.outcome[row] = outcome
+            d.day[row] = day
+            d.balance[row] = -1 if balance is None else balance

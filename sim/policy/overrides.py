@@ -17,7 +17,10 @@ def set_path(data: dict, dotted_path: str, value: Any, error: type, file: str) -
     """Set ``a.b.c`` in nested dicts; every part but the last must already exist.
 
     A key that itself holds dots (``take_up: {binjiang.compute_voucher: …}``) is matched
-    whole: ``segments.0.take_up.binjiang.compute_voucher.p`` reaches its ``p``.
+    whole: ``segments.0.take_up.binjiang.compute_voucher.p`` reaches its ``p``.  An item of
+    a list of named items is reached by its index or by its ``name``:
+    ``segments.ai_smes.firms_at_start`` is the same field as ``segments.0.firms_at_start``
+    while ai_smes is the first segment, and stays the same field if segments are reordered.
     """
     parts = dotted_path.split(".")
     node: Any = data
@@ -32,16 +35,67 @@ def set_path(data: dict, dotted_path: str, value: Any, error: type, file: str) -
             if joined is not None:
                 node, i = node[".".join(parts[i:joined])], joined
                 continue
-        key: Any = int(part) if isinstance(node, list) and part.isdigit() else part
+        key: Any = _list_key(node, part) if isinstance(node, list) else part
         try:
             node = node[key]
         except (KeyError, IndexError, TypeError):
             known = ", ".join(map(str, node)) if isinstance(node, dict) else ""
+            if isinstance(node, list):
+                known = ", ".join(f"{i} or {item['name']}" if isinstance(item, dict) and "name" in item else str(i)
+                                  for i, item in enumerate(node))
             raise error.one(file, dotted_path, f"no field {'.'.join(parts[: i + 1])!r} to override" + (f"; known here: {known}" if known else "")) from None
         i += 1
     if not isinstance(node, dict):
         raise error.one(file, dotted_path, "can only override a field of a mapping")
     node[parts[-1]] = value
+
+
+def _list_key(items: list, part: str) -> Any:
+    """The index of a list item named by its position or by its ``name`` field (as is, if neither)."""
+    if part.isdigit():
+        return int(part)
+    return next((i for i, item in enumerate(items) if isinstance(item, dict) and item.get("name") == part), part)
+
+
+def locate(data: Any, dotted_path: str) -> tuple:
+    """The path as a tuple of keys and list indices (dotted keys and named items resolved), for finding its line.
+
+    As far as the path exists in ``data``; the rest is split at its dots.
+    """
+    parts = dotted_path.split(".")
+    node, i, out = data, 0, []
+    while i < len(parts):
+        part = parts[i]
+        if isinstance(node, dict):
+            joined = next((j for j in range(len(parts), i, -1) if ".".join(parts[i:j]) in node), None)
+            if joined is None:
+                return tuple(out + parts[i:])
+            key = ".".join(parts[i:joined])
+            node, i = node[key], joined
+            out.append(key)
+        elif isinstance(node, list):
+            key = _list_key(node, part)
+            if not isinstance(key, int) or key >= len(node):
+                return tuple(out + parts[i:])
+            node, i = node[key], i + 1
+            out.append(key)
+        else:
+            return tuple(out + parts[i:])
+    return tuple(out)
+
+
+def exists(data: Any, dotted_path: str) -> bool:
+    """True when every part of the path names a field (or list item) present in ``data``."""
+    loc = locate(data, dotted_path)
+    node = data
+    for key in loc:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return False
+    return True
 
 
 def apply_path(raw: dict, path: str, value: Any, file: str) -> None:

@@ -287,3 +287,112 @@ def sweep(frame: pl.DataFrame, pool: str, label: str, variants: list[str], *, la
             ax.set_ylim(-0.02, 1.02)
     _legend(fig, axes[:1])
     return svg(fig)
+
+
+def differences(frame: pl.DataFrame, single: bool, *, lang: Lang = "en") -> str | None:
+    """Paired differences B − A per pool-year with their 95% intervals, one panel per measure.
+
+    ``frame`` is :func:`sim.planning.compare.compare_runs`'s table; rows whose figure does
+    not differ are left out.  A dot is the estimate, the bar its interval, the line 0.
+    """
+    moved = frame.filter((pl.col("difference") != 0) | (pl.col("difference_low") != pl.col("difference_high")))
+    if moved.height == 0:
+        return None
+    panels = [(m, label, scale) for m, label, scale in (
+        ("granted", tr(lang, "granted, mean (万元)"), WAN), ("unmet", tr(lang, "unmet demand, mean (万元)"), WAN),
+        ("p_dry", tr(lang, "P(dry)"), 1.0), ("budget_needed", tr(lang, "budget needed (万元)"), WAN))
+        if moved.filter(pl.col("measure") == m).height]
+    labels = [f"{p.split('.', 1)[-1] if single else p} {y}" for p, y in moved.select("pool", "year").unique(maintain_order=True).iter_rows()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(2.8 * len(panels) + 1.5, 10.5), 0.32 * len(labels) + 1.2),
+                             sharey=True, squeeze=False)
+    y_of = {label: i for i, label in enumerate(labels)}
+    for ax, (measure, label, scale) in zip(axes[0], panels):
+        part = moved.filter(pl.col("measure") == measure)
+        ys = [y_of[f"{p.split('.', 1)[-1] if single else p} {y}"] for p, y in part.select("pool", "year").iter_rows()]
+        d = part["difference"].to_numpy() / scale
+        lo, hi = part["difference_low"].to_numpy() / scale, part["difference_high"].to_numpy() / scale
+        ax.errorbar(d, ys, xerr=np.vstack([np.maximum(d - lo, 0), np.maximum(hi - d, 0)]), fmt="o", markersize=3,
+                    capsize=2, color=FAN_COLOUR, ecolor="#333")
+        ax.axvline(0, color="#999", linewidth=0.8)
+        ax.set_title(label, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+        if measure == "p_dry":
+            ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[0][0].set_yticks(range(len(labels)), labels)
+    axes[0][0].invert_yaxis()
+    fig.suptitle(tr(lang, "B − A per pool and year (dots) with 95% intervals (bars)"), x=0.01, ha="left", y=1.06,
+                 fontsize=10)
+    return svg(fig)
+
+
+def sensitivity(frame: pl.DataFrame, pool: str, label: str, years: list[int], name, *, title: str | None = None,
+                lang: Lang = "en") -> str | None:
+    """Rank correlation of each assumption with ``pool``'s demand per year (bars), with 95% intervals.
+
+    ``frame`` is :func:`sim.report.sensitivity.sensitivity`; ``name(path)`` labels a
+    parameter.  Parameters are ordered by their first-order share, largest on top; each
+    panel's title says how much of the year's demand variance the assumptions explain.
+    """
+    part = frame.filter((pl.col("pool") == pool) & (pl.col("measure") == "demand") & pl.col("spearman").is_not_null())
+    if part.height == 0:
+        return None
+    order = (part.group_by("parameter").agg(pl.col("variance_share").mean().alias("s"), pl.col("spearman").abs().mean().alias("r"))
+             .sort(["s", "r"], descending=True, nulls_last=True)["parameter"].to_list())
+    fig, axes = plt.subplots(1, len(years), figsize=(min(3.4 * len(years), 10.5), 0.3 * len(order) + 1.3), sharey=True,
+                             squeeze=False)
+    y = np.arange(len(order))
+    for ax, year in zip(axes[0], years):
+        rows = {r["parameter"]: r for r in part.filter(pl.col("year") == year).iter_rows(named=True)}
+        rho = np.array([rows[p]["spearman"] if p in rows else np.nan for p in order])
+        lo = np.array([rows[p]["spearman_low"] if p in rows else np.nan for p in order])
+        hi = np.array([rows[p]["spearman_high"] if p in rows else np.nan for p in order])
+        colours = [NEEDED_COLOUR if v >= 0 else BUDGET_COLOUR for v in np.nan_to_num(rho)]
+        ax.barh(y, rho, color=colours, alpha=0.8, xerr=np.vstack([np.nan_to_num(rho - lo), np.nan_to_num(hi - rho)]),
+                capsize=2, ecolor="#333")
+        ax.axvline(0, color="#999", linewidth=0.8)
+        ax.set_xlim(-1, 1)
+        explained = next(iter(rows.values()))["explained_share"] if rows else None
+        ax.set_title(f"{year}" + (tr(lang, " · explained {share}", share=f"{max(explained, 0):.0%}") if explained is not None else ""))
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlabel(tr(lang, "rank correlation with demand"))
+    axes[0][0].set_yticks(y, [name(p) for p in order])
+    axes[0][0].invert_yaxis()
+    fig.suptitle(tr(lang, "What drives demand: {pool}", pool=_label(title, label)), x=0.01, ha="left", y=1.04, fontsize=10)
+    return svg(fig)
+
+
+def tornado(frame: pl.DataFrame, pool: str, measure: str, name, *, title: str = "", lang: Lang = "en") -> str | None:
+    """A tornado per year: for each assumption, the figure with it at its 10th and at its 90th percentile.
+
+    ``frame`` is :func:`sim.planning.tornado.tornado`'s table; ``measure`` budget_needed
+    (万元) or p_dry.  Bars run from the figure of the scenario as it is (the line) to the
+    figure with the assumption held low (blue) and high (orange); the largest swing is on top.
+    """
+    part = frame.filter((pl.col("pool") == pool) & (pl.col("measure") == measure))
+    if part.height == 0 or part["swing"].abs().max() == 0:
+        return None
+    years = sorted(part["year"].unique().to_list())
+    order = (part.group_by("parameter").agg(pl.col("swing").abs().max().alias("s")).sort("s", descending=True)["parameter"]
+             .to_list())
+    scale = 1.0 if measure == "p_dry" else WAN
+    fig, axes = plt.subplots(1, len(years), figsize=(min(3.4 * len(years), 10.5), 0.32 * len(order) + 1.4), sharey=True,
+                             squeeze=False)
+    y = np.arange(len(order))
+    for ax, year in zip(axes[0], years):
+        rows = {r["parameter"]: r for r in part.filter(pl.col("year") == year).iter_rows(named=True)}
+        base = next(iter(rows.values()))["base"] / scale
+        low = np.array([rows[p]["at_low"] / scale if p in rows else base for p in order])
+        high = np.array([rows[p]["at_high"] / scale if p in rows else base for p in order])
+        ax.barh(y, low - base, left=base, color=FAN_COLOUR, alpha=0.85, label=tr(lang, "at P10"))
+        ax.barh(y, high - base, left=base, color="#e67e22", alpha=0.85, label=tr(lang, "at P90"))
+        ax.axvline(base, color="#333", linewidth=0.9)
+        ax.set_title(str(year))
+        ax.grid(axis="x", alpha=0.3)
+        if measure == "p_dry":
+            ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[0][0].set_yticks(y, [name(p) for p in order])
+    axes[0][0].invert_yaxis()
+    what = tr(lang, "budget needed (万元)") if measure == "budget_needed" else tr(lang, "P(dry)")
+    fig.suptitle(tr(lang, "Tornado of the {what}: {pool}", what=what, pool=title), x=0.01, ha="left", y=1.1, fontsize=10)
+    _legend(fig, axes[0][:1])
+    return svg(fig)

@@ -39,6 +39,7 @@ import polars as pl
 from sim.errors import OptionError, OutputError
 from sim.report.display import interval, percent, wan, wan_up
 from sim.report.page import Cell, esc, table
+from sim.report.sensitivity import run_figures, sensitivity
 from sim.report.uncertainty import (
     order_statistics,
     proportion_se,
@@ -48,6 +49,7 @@ from sim.report.uncertainty import (
 from sim.runs.lock import holds, locked
 from sim.runs.manifest import Manifest, read_manifest
 from sim.runs.storage import recover, resume_command, scan
+from sim.scenario.model import pool_openings
 
 QUANTILES = (0.05, 0.5, 0.9, 0.95, 0.99)
 FAN = (0.1, 0.5, 0.9)
@@ -199,21 +201,39 @@ def funder_figures(funder_years: pl.LazyFrame, *, runs: int) -> pl.DataFrame:
 def pool_exposure(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: int, pools: pl.DataFrame) -> pl.LazyFrame:
     """Per run, pool and year: the demand that counts against the budget, and the date the pool ran dry.
 
-    Annual pools: the year's demand and dry date.  Life pools (one budget for all years):
-    demand cumulated since the start of the horizon and the first date it ran dry, so that
-    each year's row answers "has it run dry by the end of this year?".  Columns: run, pool,
-    year, period, demand, dry_on (date or null).
+    What counts is everything since the pool last opened (:func:`pool_opened`): an annual
+    pool's rows are the year's demand and dry date; a life pool (one budget for all years)
+    cumulates demand since the start of the horizon and keeps the first date it ran dry,
+    so that each year's row answers "has it run dry by the end of this year?".  Columns:
+    run, pool, year, period, opened, demand, dry_on (date or null).
     """
     demand = pool_runs(program_years, runs=runs, pools=pools).select("run", "pool", "year", "demand")
     dry = pool_years.select("run", "pool", "year", pl.col("exhausted_on").alias("dry_on"))
-    life = pl.col("period") == "life"
-    within = dict(partition_by=["run", "pool"], order_by="year")
+    since = dict(partition_by=["run", "pool", "opened"], order_by="year")
     return (demand.join(dry, on=["run", "pool", "year"], how="left")
             .join(pools.lazy().select("pool", "year", "period"), on=["pool", "year"], how="left")
-            .with_columns(pl.col("period").fill_null("year"))
-            .with_columns(pl.when(life).then(pl.col("demand").cum_sum().over(**within)).otherwise(pl.col("demand")).alias("demand"),
-                          pl.when(life).then(pl.col("dry_on").cum_min().forward_fill().over(**within)).otherwise(pl.col("dry_on")).alias("dry_on"))
-            .select("run", "pool", "year", "period", "demand", "dry_on"))
+            .join(pool_opened(pools).lazy(), on=["pool", "year"], how="left")
+            .with_columns(pl.col("period").fill_null("year"), pl.col("opened").fill_null(pl.col("year")))
+            .with_columns(pl.col("demand").cum_sum().over(**since),
+                          pl.col("dry_on").cum_min().forward_fill().over(**since))
+            .select("run", "pool", "year", "period", "opened", "demand", "dry_on"))
+
+
+def pool_opened(pools: pl.DataFrame) -> pl.DataFrame:
+    """Per pool and year, the budget year in which the pool last opened: pool, year, opened.
+
+    The rule is the engines' own (:func:`sim.scenario.model.pool_openings`), applied to the
+    period and budgets the manifest records.
+    """
+    rows = []
+    for (pool,), part in pools.sort("year").group_by("pool", maintain_order=True):
+        years = part["year"].to_list()
+        opens = pool_openings(part["period"][0], dict(zip(years, part["budget_yuan"].to_list())), years)
+        opened = None
+        for year in years:
+            opened = year if year in opens else opened
+            rows.append({"pool": pool, "year": year, "opened": opened})
+    return pl.DataFrame(rows, schema={"pool": pl.String, "year": pl.Int32, "opened": pl.Int32})
 
 
 def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: int, risk: float,
@@ -232,7 +252,7 @@ def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: in
     - risk, budget_needed_yuan (smallest budget with P(demand ≥ budget) ≤ risk),
       budget_needed_lo, budget_needed_hi (95% interval; null where N runs cannot bound it).
     """
-    _check_risk(risk)
+    check_risk(risk)
     m = math.floor(risk * runs + 1e-9)
     rank = runs - m
     ranks = quantile_ranks(runs, 1 - risk)
@@ -264,7 +284,7 @@ def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: in
                       "dry_p50_hi", "risk", "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi").sort("pool", "year")
 
 
-def _check_risk(risk: float) -> None:
+def check_risk(risk: float) -> None:
     if not 0 < risk < 1:
         raise OptionError("--risk", risk, "must be a probability strictly between 0 and 1, e.g. --risk 0.05 for 5%")
 
@@ -300,19 +320,17 @@ def _date(days: float | None) -> dt.date | None:
 def dry_curve(exposure: pl.LazyFrame, *, runs: int) -> pl.DataFrame:
     """Probability that a pool has run dry by each date: pool, period, year, date, p_dry_by.
 
-    Annual pools restart at 0 each year; life pools accumulate.  Only dates on which some
-    run's pool ran dry appear (the curve is a step function between them).
+    The curve starts again at 0 each time the pool opens: every year for an annual pool,
+    once for a life pool, whose curve accumulates over the horizon.  Only dates on which
+    some run's pool ran dry appear (the curve is a step function between them).
     """
-    first = exposure.filter(pl.col("dry_on").is_not_null())
-    annual = (first.filter(pl.col("period") != "life").group_by("pool", "period", "year", "dry_on").agg(pl.len().alias("n"))
-              .with_columns(pl.col("n").cum_sum().over(["pool", "year"], order_by="dry_on").alias("n")))
-    life = (first.filter(pl.col("period") == "life").group_by("run", "pool", "period").agg(pl.col("dry_on").min())
-            .group_by("pool", "period", "dry_on").agg(pl.len().alias("n"))
-            .with_columns(pl.col("dry_on").dt.year().cast(pl.Int32).alias("year"),
-                          pl.col("n").cum_sum().over("pool", order_by="dry_on").alias("n")))
-    cols = [pl.col("pool"), pl.col("period"), pl.col("year"), pl.col("dry_on").alias("date"),
-            (pl.col("n").cast(pl.Float64) / runs).alias("p_dry_by")]
-    return pl.concat([annual.select(cols), life.select(cols)]).sort("pool", "date").collect()
+    first = (exposure.filter(pl.col("dry_on").is_not_null())
+             .group_by("run", "pool", "period", "opened").agg(pl.col("dry_on").min()))
+    curve = (first.group_by("pool", "period", "opened", "dry_on").agg(pl.len().alias("n"))
+             .with_columns(pl.col("n").cum_sum().over(["pool", "opened"], order_by="dry_on")))
+    return (curve.select("pool", "period", pl.col("dry_on").dt.year().cast(pl.Int32).alias("year"),
+                         pl.col("dry_on").alias("date"), (pl.col("n").cast(pl.Float64) / runs).alias("p_dry_by"))
+            .sort("pool", "date").collect())
 
 
 # --------------------------------------------------------------------------- grants through the year
@@ -384,6 +402,7 @@ class Report:
     cash_figures: pl.DataFrame | None = None  # sim.report.cash.cash_figures
     cash_fan: pl.DataFrame | None = None      # sim.report.cash.cash_fan
     cash_monthly: pl.DataFrame | None = None  # sim.report.cash.cash_monthly
+    sensitivity: pl.DataFrame | None = None  # sim.report.sensitivity.sensitivity; None without uncertain numbers
 
     @property
     def years(self) -> list[int]:
@@ -427,7 +446,7 @@ def build_report(out: str | Path, *, risk: float = 0.05) -> Report:
     complete run or a part is damaged (see :func:`sim.runs.storage.scan`), and
     :class:`FolderBusy` when another process writes it.
     """
-    _check_risk(risk)
+    check_risk(risk)
     out = Path(out)
     read_manifest(out)  # not a run: refused before the folder's lock is taken
     with locked(out, create=False, reading=True):
@@ -451,6 +470,10 @@ def _figures(out: Path, manifest: Manifest, risk: float) -> Report:
     fan = None
     if "awards" in manifest.tables:
         fan = cumulative_grants(scan(out, "awards", manifest=manifest), runs=runs, programs=programs)
+    ranking = None
+    if "parameters" in manifest.tables:
+        values = run_figures(exposure, pool_runs(program_years, runs=runs, pools=pools), pools)
+        ranking = sensitivity(scan(out, "parameters", manifest=manifest).collect(), values, seed=manifest.seed)
     return Report(
         out=out, manifest=manifest, runs=runs, risk=risk,
         programs=program_figures(program_years, runs=runs, programs=programs),
@@ -460,6 +483,7 @@ def _figures(out: Path, manifest: Manifest, risk: float) -> Report:
         pool_demand=exposure.select("pool", "year", "period", "run", "demand").collect(engine="streaming"),
         dry_curve=dry_curve(exposure, runs=runs),
         fan=fan,
+        sensitivity=ranking,
         **_cash(out, manifest, risk),
     )
 

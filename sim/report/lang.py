@@ -260,6 +260,75 @@ ZH: dict[str, str] = {
         "各方案数字相同的资金池（见 sweep.parquet，此处不列示）：{pools}。",
     "{n} variants × {runs} runs · seed {seed} for every variant (common random numbers)":
         "{n} 个方案 × {runs} 次模拟 · 各方案随机种子均为 {seed}（共同随机数）",
+    # sensitivity
+    "What drives it": "影响因素", "Which assumption drives each figure": "哪些假设影响各项数字",
+    "The scenario gives some assumptions as distributions, drawn once per run. Across the {runs} runs, ρ is the rank "
+    "correlation of an assumption with a pool's figure (its sign says which way the figure moves; a 95% interval "
+    "containing 0 means the runs cannot tell an effect), the share is its first-order variance index (the part of the "
+    "figure's variance that knowing it would remove), and 'explained by assumptions' is the part of the variance all "
+    "assumptions explain together; the rest is firm-to-firm chance. Charts show pools whose demand the assumptions "
+    "explain at least 10% of in some year; every row is in sensitivity.parquet.":
+        "情景把部分假设给成概率分布，每次模拟抽取一次。在 {runs} 次模拟中，ρ 为某一假设与资金池数字的秩相关系数（正负号表示数字随之"
+        "增减；95%区间包含0表示模拟无法区分其影响），份额为其一阶方差指数（确知该假设可消除的方差比例），“假设可解释部分”为全部假设"
+        "合起来可解释的方差比例，其余为企业间的随机差异。图中仅列出某一年需求至少10%可由假设解释的资金池；全部结果见 sensitivity.parquet。",
+    "explained by assumptions": "假设可解释部分", "first": "第一", "second": "第二", "third": "第三",
+    "explained\n(95% CI)": "可解释\n（95%区间）", " · explained {share}": " · 可解释 {share}",
+    "rank correlation with demand": "与需求的秩相关", "What drives demand: {pool}": "需求的影响因素：{pool}",
+    "Which assumption drives each figure (ρ: rank correlation across runs; %: first-order share)":
+        "哪些假设影响各项数字（ρ：各次模拟间的秩相关；%：一阶方差份额）",
+    "Sensitivity": "敏感性", "parameter": "参数", "rank": "排序", "rank correlation": "秩相关系数",
+    "rank correlation 95% CI low": "秩相关95%下限", "rank correlation 95% CI high": "秩相关95%上限",
+    "first-order share": "一阶方差份额", "share 95% CI low": "份额95%下限", "share 95% CI high": "份额95%上限",
+    "explained 95% CI low": "可解释部分95%下限", "explained 95% CI high": "可解释部分95%上限",
+    "Rank correlation with demand: {pool} {year}": "与需求的秩相关：{pool} {year}",
+    "per pool, year and figure (demand, granted, P(dry)) and uncertain assumption: rank correlation across runs with "
+    "its 95% interval, first-order variance share (RBD-FAST) with its interval, and the share of the figure's variance "
+    "all assumptions explain together (the rest is firm-to-firm chance)":
+        "按资金池、年度、指标（需求、拨付、用尽概率）和不确定假设列示：各次模拟间的秩相关系数及95%区间，一阶方差份额（RBD-FAST）"
+        "及其区间，以及全部假设合起来可解释的方差比例（其余为企业间的随机差异）",
+    # tornado
+    "Tornado: {title}": "龙卷风图：{title}", "How to read this tornado": "阅读说明",
+    "Each assumption is held at its 10th and then its 90th percentile, every other as in the scenario (still drawn run "
+    "by run), with the same seed: the two runs see the same firms, so the swing (at the 90th minus at the 10th) comes "
+    "from paired runs, with a 95% interval.":
+        "每个假设分别固定在其第10和第90百分位，其余假设与情景相同（仍逐次抽取），并使用同一随机种子：两次运行面对相同的企业，"
+        "因此摆幅（第90百分位减第10百分位）由配对模拟估计，并给出95%区间。",
+    "Budget needed at {risk} risk in 万元; P(dry) with the budget as in the scenario. Each run is kept in its folder "
+    "(base/, 01-low/, 01-high/, …) for `sim report`.":
+        "所需预算为 {risk} 风险水平，单位万元；用尽概率按情景中的预算计算。各次运行保存在各自文件夹（base/、01-low/、01-high/ 等），"
+        "可用 `sim report` 查看。",
+    "Assumptions held at their 10th and 90th percentile": "固定在第10和第90百分位的假设",
+    "Swing of the budget needed and of P(dry)": "所需预算与用尽概率的摆幅",
+    "No pool has a budget.": "没有设定预算的资金池。",
+    "Per pool, year and assumption, largest swing first": "按资金池、年度和假设列示，摆幅大者在前",
+    "at P10": "P10 时", "at P90": "P90 时", "swing": "摆幅",
+    "Tornado of the {what}: {pool}": "{what}龙卷风图：{pool}",
+    "Tornado of {name}: {runs} runs per setting, seed {seed}, each assumption at its 10th and 90th percentile (others "
+    "as in the scenario)": "{name} 龙卷风分析：每种设定 {runs} 次模拟，随机种子 {seed}，每个假设分别取第10和第90百分位（其余与情景相同）",
+    "Swing of the budget needed at {risk} risk (万元) and of P(dry), largest first": "{risk} 风险所需预算（万元）与用尽概率的摆幅，大者在前",
+    "assumption (P10 → P90)": "假设（P10 → P90）", "needed\nat P10": "P10 时\n所需预算", "needed\nat P90": "P90 时\n所需预算",
+    "swing\n95% CI": "摆幅\n95%区间", "P(dry)\nP10 → P90": "用尽概率\nP10 → P90", "tornado: {files}": "龙卷风图：{files}",
+    # compare
+    "Comparison: {a} and {b}": "方案对比：{a} 与 {b}",
+    "How to read this comparison": "阅读说明",
+    "Both runs use seed {seed}: run r of A and run r of B see the same firms, so B − A is estimated from the {runs} "
+    "per-run differences (paired). The independent standard error is what two runs with different seeds would give: "
+    "the paired one is usually far smaller.":
+        "两次运行使用同一随机种子 {seed}：A 的第 r 次模拟与 B 的第 r 次模拟面对相同的企业，因此 B − A 由 {runs} 个逐次差值估计"
+        "（配对）。“独立标准误”为两次使用不同随机种子的运行所能达到的精度；配对标准误通常小得多。",
+    "Amounts in 万元; 95% intervals. The budget needed is at {risk} risk; its interval comes from a bootstrap over runs.":
+        "金额单位为万元；区间为95%置信区间。所需预算对应 {risk} 风险水平，其区间由对模拟次数的自助法（bootstrap）得到。",
+    "Runs compared": "对比的运行", "values set": "设定的参数", "Differences B − A with their 95% intervals": "差值 B − A 及其95%区间",
+    "No figure differs between the runs.": "两次运行的各项数字均无差异。", "Per pool and year": "按资金池和年度",
+    "paired se": "配对标准误", "independent se": "独立标准误", "95% CI": "95%区间",
+    "granted, mean": "拨付均值", "unmet demand, mean": "未满足需求均值",
+    "granted, mean (万元)": "拨付均值（万元）", "unmet demand, mean (万元)": "未满足需求均值（万元）",
+    "B − A per pool and year (dots) with 95% intervals (bars)": "各资金池各年度 B − A（点）及95%区间（线段）",
+    "Compare {a} (A) and {b} (B): {runs} runs, seed {seed}, paired by run": "对比 {a}（A）与 {b}（B）：{runs} 次模拟，随机种子 {seed}，逐次配对",
+    "Paired differences B − A (万元; budget needed at {risk} risk)": "配对差值 B − A（万元；{risk} 风险所需预算）",
+    "compare: {files}": "对比结果：{files}",
+    "Pools with the same figures in both runs (in compare.parquet, left out here): {pools}.":
+        "两次运行数字相同的资金池（见 compare.parquet，此处不列示）：{pools}。",
 }
 
 

@@ -23,27 +23,35 @@ from sim.report.cash import ALL, paid_later, several_funders
 from sim.report.figures import QUANTILES, Report, imprecise, pct, shown_pools, summary_long
 from sim.report.lang import Lang, tr
 from sim.report.page import BudgetRow, Cell, box, budget_box, document, esc, figure, section, table
+from sim.report.sensitivity import short_parameter
 from sim.report.workbook import write_workbook
 from sim.runs.lock import locked
 
 FILES = ("report.html", "report.xlsx", "summary.parquet")
+SENSITIVITY = "sensitivity.parquet"  # written beside them when the scenario has uncertain numbers
 MEASURE_LABEL = {"demand": "demand", "granted": "granted", "unmet": "unmet demand"}
 
 
 def write_report(report: Report, *, lang: Lang = "zh") -> list[Path]:
-    """Write the three files into the run's folder, as a set; return their paths.
+    """Write the report's files into the run's folder, as a set; return their paths.
+
+    report.html, report.xlsx, summary.parquet, and sensitivity.parquet when the run has
+    uncertain numbers (its ``parameters`` table).
 
     Each file is first written under a temporary name; only when all three are written
     are they renamed into place.  A failure (a full disk) removes the temporary files and
     leaves any earlier report untouched: never half a report, never a mix of two.
     """
     out = report.out
-    paths = [out / name for name in FILES]
+    names = FILES + ((SENSITIVITY,) if report.sensitivity is not None else ())
+    paths = [out / name for name in names]
     temps = [p.with_name(f".{p.name}.{os.getpid()}.tmp") for p in paths]
     writers = (lambda tmp: tmp.write_text(html(report, lang=lang), encoding="utf-8"),
                lambda tmp: write_workbook(tmp, report, lang=lang),
                lambda tmp: summary_long(report).write_parquet(tmp, metadata=report.manifest.parquet_metadata(
-                   "summary", {"value": "the row's unit: yuan, share, or date as days since 1970-01-01"})))
+                   "summary", {"value": "the row's unit: yuan, share, or date as days since 1970-01-01"})),
+               lambda tmp: report.sensitivity.write_parquet(tmp, metadata=report.manifest.parquet_metadata(
+                   "sensitivity", SENSITIVITY_UNITS)))
     with locked(out, create=False):
         try:
             for write, tmp in zip(writers, temps):
@@ -80,13 +88,13 @@ def html(report: Report, *, lang: Lang = "zh") -> str:
             f" · {tr(lang, 'seed {seed}', seed=m.seed)} · {tr(lang, 'horizon')} {esc(' – '.join(m.horizon))} · "
             f"{dt.datetime.now():%Y-%m-%d %H:%M} {tr(lang, 'by sim {version}', version=__version__)}")
     nav = " ".join(f'<a href="#{i}">{esc(tr(lang, t))}</a>' for i, t in (
-        ("risk", "Risk & budget needed"), ("try-budget", "Try a budget"), ("cash", "Commitments and cash"),
-        ("chart-fan", "Grants through the year"),
+        ("risk", "Risk & budget needed"), *((("sensitivity", "What drives it"),) if report.sensitivity is not None else ()),
+        ("try-budget", "Try a budget"), ("cash", "Commitments and cash"), ("chart-fan", "Grants through the year"),
         ("chart-demand", "Demand"), ("chart-dry", "Running dry"), ("chart-funders", "Funders"), ("pools", "Pools"),
         ("programs", "Programs"), ("funders", "Funder table")))
     body = [f"<h1>{esc(title)}</h1>", f'<p class="meta">{meta}</p>', f"<nav>{nav}</nav>", _how_to_read(report, lang),
-            _notes(report, lang), _risk_section(report, lang), _budget_section(report, lang), _cash_section(report, lang),
-            _fan_section(report, lang),
+            _notes(report, lang), _risk_section(report, lang), _sensitivity_section(report, lang),
+            _budget_section(report, lang), _cash_section(report, lang), _fan_section(report, lang),
             _demand_section(report, lang), _dry_section(report, lang), _funder_chart_section(report, lang),
             _pool_table_section(report, lang), _program_table_section(report, lang), _funder_table_section(report, lang)]
     return document(title, "".join(body), lang="zh-CN" if lang == "zh" else "en")
@@ -167,6 +175,69 @@ def _risk_section(report: Report, lang: Lang) -> str:
     body = (f"<p>{tr(lang, 'Per pool and budget year: how likely the pool runs dry, when, and the budget that keeps that chance at or below {risk}. Pools with neither a budget nor any demand are left out.', risk=risk)}</p>"
             + table(headers, rows))
     return section("risk", tr(lang, "Pools: risk of running dry and the budget needed at {risk} risk", risk=risk), body)
+
+
+SENSITIVITY_UNITS = {"spearman": "rank correlation (-1 to 1)", "variance_share": "share of the figure's variance",
+                     "explained_share": "share of the figure's variance", "value": "p_dry: 0/1 per run"}
+MEASURE_OF = {"demand": "demand", "granted": "granted", "p_dry": "P(dry)"}
+CHART_FROM = 0.1  # a pool gets a chart when the assumptions explain at least this share of its demand in some year
+
+
+def ranking_rows(report: Report) -> pl.DataFrame:
+    """One row per pool, year and measure of the sensitivity table: the share explained and the top three parameters."""
+    frame = report.sensitivity.filter(pl.col("pool").is_in(shown_pools(report)) & pl.col("explained_share").is_not_null())
+    return (frame.sort("pool", "year", "measure", "rank")
+            .group_by("pool", "year", "measure", maintain_order=True)
+            .agg(pl.col("explained_share").first(), pl.col("explained_low").first(), pl.col("explained_high").first(),
+                 pl.col("parameter").head(3), pl.col("spearman").head(3), pl.col("variance_share").head(3)))
+
+
+def parameter_label(report: Report, path: str) -> str:
+    return short_parameter(path, {p.policy for p in report.manifest.programs})
+
+
+def driver(report: Report, name: str, rho: float | None, share: float | None) -> str:
+    """``ai_smes.take_up.compute_voucher.p (ρ +0.40, 16%)``: a parameter with its rank correlation and first-order share."""
+    if rho is None:
+        return parameter_label(report, name)
+    return f"{parameter_label(report, name)} (ρ {rho:+.2f}, {percent(max(share or 0.0, 0.0), 0)})"
+
+
+def _sensitivity_section(report: Report, lang: Lang) -> str:
+    if report.sensitivity is None:
+        return ""
+    from sim.report import charts  # matplotlib loads only when a page is drawn
+
+    intro = tr(lang, "The scenario gives some assumptions as distributions, drawn once per run. Across the {runs} runs, "
+                     "ρ is the rank correlation of an assumption with a pool's figure (its sign says which way the figure "
+                     "moves; a 95% interval containing 0 means the runs cannot tell an effect), the share is its "
+                     "first-order variance index (the part of the figure's variance that knowing it would remove), and "
+                     "'explained by assumptions' is the part of the variance all assumptions explain together; the rest "
+                     "is firm-to-firm chance. Charts show pools whose demand the assumptions explain at least 10% of in some year; "
+                     "every row is in sensitivity.parquet.", runs=report.runs)
+    headers = [tr(lang, "pool"), tr(lang, "year"), tr(lang, "measure"), Cell(tr(lang, "explained by assumptions"), num=True),
+               tr(lang, "first"), tr(lang, "second"), tr(lang, "third")]
+    rows = []
+    ranking = ranking_rows(report)
+    for (pool,), part in ranking.group_by("pool", maintain_order=True):
+        for i, r in enumerate(part.iter_rows(named=True)):
+            drivers = [driver(report, n, rho, sh) for n, rho, sh in zip(r["parameter"], r["spearman"], r["variance_share"])]
+            explained = (f"{percent(max(r['explained_share'], 0.0), 0)} "
+                         f"({interval(r['explained_low'], r['explained_high'], lambda v: percent(max(v, 0.0), 0))})")
+            rows.append([_pool_cell(report, pool, part.height) if i == 0 else None, Cell(str(r["year"])),
+                         Cell(tr(lang, MEASURE_OF[r["measure"]])), Cell(explained, num=True)]
+                        + [Cell(d) for d in drivers] + [Cell("")] * (3 - len(drivers)))
+    parts = [f"<p>{intro}</p>"]
+    single = single_policy(report)
+    explained = (report.sensitivity.filter(pl.col("measure") == "demand").group_by("pool")
+                 .agg(pl.col("explained_share").max()).filter(pl.col("explained_share") >= CHART_FROM)["pool"].to_list())
+    for pool in [p for p in shown_pools(report) if p in explained]:
+        chart = charts.sensitivity(report.sensitivity, pool, short_pool(pool, single), report.years,
+                                   lambda path: parameter_label(report, path), title=pool_titles(report).get(pool), lang=lang)
+        if chart:
+            parts.append(figure(chart, f"{pool_titles(report).get(pool, '')} {pool}"))
+    parts.append(table(headers, rows))
+    return section("sensitivity", tr(lang, "Which assumption drives each figure"), "".join(parts))
 
 
 def _budget_section(report: Report, lang: Lang) -> str:

@@ -175,6 +175,29 @@ def _wide(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         lambda c: "_".join(reversed(c.split("|"))) if "|" in c else c).sort(keys, maintain_order=True)
 
 
+def sensitivity_table(report: Report, lang: Lang = "en") -> Table:
+    """Per pool with a budget, year and figure (demand, P(dry)): how much the assumptions explain, and the top three."""
+    from sim.report.render import MEASURE_OF, driver, ranking_rows
+
+    t = _table(tr(lang, "Which assumption drives each figure (ρ: rank correlation across runs; %: first-order share)"))
+    t.add_column(tr(lang, "pool"), max_width=24, overflow="fold")
+    _num(t, lang, "year")
+    t.add_column(tr(lang, "measure"))
+    _num(t, lang, "explained\n(95% CI)")
+    for name in ("first", "second", "third"):
+        t.add_column(tr(lang, name), overflow="fold")
+    budgeted = report.pool_risk.filter(pl.col("budget_yuan").is_not_null())["pool"].unique().to_list()
+    ranking = ranking_rows(report).filter(pl.col("pool").is_in(budgeted) & (pl.col("measure") != "granted"))
+    for (pool,), part in ranking.group_by("pool", maintain_order=True):
+        for i, r in enumerate(part.iter_rows(named=True)):
+            drivers = [driver(report, n, rho, sh) for n, rho, sh in zip(r["parameter"], r["spearman"], r["variance_share"])]
+            t.add_row(short_pool(pool, _single(report)) if i == 0 else "", str(r["year"]), tr(lang, MEASURE_OF[r["measure"]]),
+                      f"{percent(max(r['explained_share'], 0.0), 0)} "
+                      f"({interval(r['explained_low'], r['explained_high'], lambda v: percent(max(v, 0.0), 0))})",
+                      *(drivers + [""] * (3 - len(drivers))), end_section=i == part.height - 1)
+    return t
+
+
 def notes(report: Report, lang: Lang = "en") -> list[str]:
     out = []
     loose = imprecise(report)
@@ -203,7 +226,8 @@ def print_report(report: Report, console: Console, *, lang: Lang = "en") -> None
     console.print(Text.assemble((tr(lang, "Budget report") + " ", "bold"), f"{m.scenario.name} — {m.scenario.title or ''}"))
     console.print(f"{tr(lang, '{runs} runs', runs=report.runs)}, {tr(lang, 'seed {seed}', seed=m.seed)}, "
                   f"{' – '.join(m.horizon)} · {tr(lang, '± Monte Carlo standard error · 95% intervals')}", markup=False)
-    tables = [risk_table(report, lang), pool_table(report, lang), program_table(report, lang), funder_table(report, lang)]
+    tables = [risk_table(report, lang)] + ([sensitivity_table(report, lang)] if report.sensitivity is not None else [])
+    tables += [pool_table(report, lang), program_table(report, lang), funder_table(report, lang)]
     if report.cash is not None:
         tables.append(cash_table(report, lang))
     for table in tables:

@@ -25,9 +25,11 @@ from sim import __version__
 from sim.report.display import short_pool
 from sim.report.figures import FAN, QUANTILES, Report, pct, shown_pools
 from sim.report.lang import Lang, tr
+from sim.report.sensitivity import short_parameter
 
-Kind = Literal["text", "int", "year", "wan", "share", "date"]
-FORMATS: dict[str, str] = {"int": "#,##0", "year": "0", "wan": "#,##0.00", "share": "0.0%", "date": "yyyy-mm-dd"}
+Kind = Literal["text", "int", "year", "wan", "share", "date", "number"]
+FORMATS: dict[str, str] = {"int": "#,##0", "year": "0", "wan": "#,##0.00", "share": "0.0%", "date": "yyyy-mm-dd",
+                           "number": "0.000"}
 STYLE = "Table Style Medium 2"
 
 
@@ -183,6 +185,18 @@ def sheets(report: Report) -> list[Sheet]:
         result.append(Sheet("Grants through year", report.fan, (
             Column("pool", "pool"), Column("year", "year", "year"), Column("date", "date", "date"))
             + tuple(Column("cumulative {p} (万元)", pct(q), "wan", fill=(("p", pct(q)),)) for q in FAN)))
+    if report.sensitivity is not None:
+        result.append(Sheet("Sensitivity", report.sensitivity, (
+            Column("pool", "pool"), Column("year", "year", "year"),
+            Column("measure", "measure", values={"demand": "demand", "granted": "granted", "p_dry": "P(dry)"}),
+            Column("parameter", "parameter"), Column("rank", "rank", "int"),
+            Column("rank correlation", "spearman", "number"), Column("rank correlation 95% CI low", "spearman_low", "number"),
+            Column("rank correlation 95% CI high", "spearman_high", "number"),
+            Column("first-order share", "variance_share", "share"), Column("share 95% CI low", "variance_share_low", "share"),
+            Column("share 95% CI high", "variance_share_high", "share"),
+            Column("explained by assumptions", "explained_share", "share"),
+            Column("explained 95% CI low", "explained_low", "share"), Column("explained 95% CI high", "explained_high", "share"),
+            Column("runs", "runs", "int"))))
     return result
 
 
@@ -216,13 +230,50 @@ def about(report: Report, lang: Lang = "zh") -> list[tuple[str, str]]:
          if report.cash is not None else tr(lang, "not available: the run has no cash tables (run it again)")),
         (tr(lang, "Cash by month"), tr(lang, "cash paid per pool and funder and month: mean and percentiles across runs")
          if report.cash is not None else tr(lang, "not available: the run has no cash tables (run it again)")),
-    ]
+    ] + ([(tr(lang, "Sensitivity"), tr(lang, "per pool, year and figure (demand, granted, P(dry)) and uncertain assumption: "
+                                             "rank correlation across runs with its 95% interval, first-order variance "
+                                             "share (RBD-FAST) with its interval, and the share of the figure's variance "
+                                             "all assumptions explain together (the rest is firm-to-firm chance)"))]
+         if report.sensitivity is not None else [])
 
 
 # --------------------------------------------------------------------------- native charts
 
+def _sensitivity_chart(book, report: Report, lang: Lang) -> None:
+    """On the sensitivity sheet: the rank correlation of each assumption with a pool's demand in the last year."""
+    budgeted = report.pool_risk.filter(pl.col("budget_yuan").is_not_null())["pool"].unique().sort().to_list()
+    frame = report.sensitivity.filter(pl.col("measure") == "demand")
+    pool = next((p for p in budgeted if frame.filter(pl.col("pool") == p)["spearman"].drop_nulls().len()), None)
+    if pool is None:
+        return
+    year = max(report.years)
+    rows = frame.filter((pl.col("pool") == pool) & (pl.col("year") == year)).sort("rank")
+    single = {p.policy for p in report.manifest.programs}
+    data = pl.DataFrame({tr(lang, "parameter"): [short_parameter(p, single) for p in rows["parameter"].to_list()],
+                         tr(lang, "rank correlation"): rows["spearman"]})
+    name = tr(lang, "Sensitivity")[:31]
+    ws = book.get_worksheet_by_name(name)
+    col = len(sheets_columns(report)) + 1
+    data.write_excel(workbook=book, worksheet=name, position=(0, col), table_style=STYLE, table_name="chart_sensitivity",
+                     column_formats={data.columns[1]: FORMATS["number"]}, autofit=True)
+    chart = book.add_chart({"type": "bar"})
+    chart.add_series({"name": [name, 0, col + 1], "categories": [name, 1, col, rows.height, col],
+                      "values": [name, 1, col + 1, rows.height, col + 1]})
+    title = report.manifest.pool_titles().get(pool) or pool
+    chart.set_title({"name": tr(lang, "Rank correlation with demand: {pool} {year}", pool=title, year=year)})
+    chart.set_x_axis({"min": -1, "max": 1})
+    chart.set_y_axis({"reverse": True})
+    chart.set_legend({"none": True})
+    chart.set_size({"width": 620, "height": max(260, 24 * rows.height + 100)})
+    ws.insert_chart(rows.height + 3, col, chart)
+
+
+def sheets_columns(report: Report) -> tuple:
+    return next(s.columns for s in sheets(report) if s.name == "Sensitivity")
+
+
 def _charts(book, report: Report, lang: Lang) -> None:
-    """A sheet of native Excel charts, each drawn from a small table on the same sheet."""
+    """A sheet of native Excel charts, each drawn from a small table on the same sheet (and the sensitivity sheet's)."""
     ws = book.add_worksheet(tr(lang, "Charts"))
     name = tr(lang, "Charts")
     single = report.manifest.single_policy
@@ -271,3 +322,5 @@ def _charts(book, report: Report, lang: Lang) -> None:
                          .split("（")[0].strip()})
         chart.set_y_axis({"name": tr(lang, "granted (万元)")})
         ws.insert_chart(max(44, 2 * n + 16), 6, chart)
+    if report.sensitivity is not None:
+        _sensitivity_chart(book, report, lang)

@@ -41,6 +41,7 @@ class ScenarioInfo(_Frozen):
     title: str = ""
     file_sha256: str | None = None
     sha256: str = ""
+    settings: dict[str, str] = {}  # paths set on top of the file (`sim run --set PATH=VALUE`), as YAML text
 
 
 class ProgramInfo(_Frozen):

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine import payments
+from sim.engine.decisions import Decisions
 from sim.engine.outcomes import DECIDED, EXPOSURE, FULL, OUTCOMES, PARTIAL, SKIPPED
 from sim.engine.population import Applications, Sample
-from sim.engine.simpy import Decisions
 from sim.scenario.model import Model
 
 REFUSED = tuple(o for o in DECIDED if o not in (FULL, PARTIAL))
@@ -131,10 +131,11 @@ def _pool_years(model: Model, runs: np.ndarray, program_years: dict[str, np.ndar
     exhausted = np.full(granted.shape, -1, dtype=np.int32)
     for pool in model.pools:
         granted[:, pool.index] = by_program[:, list(pool.programs)].sum(axis=1)
+        openings = pool.openings()
         balance = None
         for yi, year in enumerate(model.years):
-            if pool.period == "year" or yi == 0:
-                balance = pool.budgets[year]
+            if year in openings:
+                balance = openings[year]
             if balance is not None:
                 budget[:, pool.index, yi] = balance
                 balance = balance - granted[:, pool.index, yi]

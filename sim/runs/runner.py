@@ -29,15 +29,15 @@ import time
 from dataclasses import dataclass, field
 from html import escape as esc
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
 import polars as pl
 
 from sim import __version__
-from sim.engine import fast
+from sim.engine import parameters
+from sim.engine.choice import ENGINES, Engine, choose_engine
 from sim.engine.population import samples
-from sim.engine.simpy import run as run_simpy
 from sim.errors import OptionError, OutputError, RunInterrupted, ScenarioError
 from sim.policy.loader import line_of
 from sim.runs import executors
@@ -68,25 +68,9 @@ from sim.runs.storage import (
     write_part,
 )
 from sim.scenario.footprint import available_memory, footprint, free_disk, size
-from sim.scenario.load import file_digest
+from sim.scenario.load import file_digest, yaml_text
 from sim.scenario.model import Model, build
 from sim.scenario.schema import Scenario
-
-Engine = Literal["auto", "simpy", "fast"]
-ENGINES: dict[str, Callable] = {"simpy": run_simpy, "fast": fast.run}
-
-
-def choose_engine(model: Model, engine: Engine) -> tuple[str, str]:
-    """The engine to run and why: the fast one whenever it supports the scenario's features."""
-    if engine not in ("auto", "simpy", "fast"):
-        raise OutputError(f"--engine must be auto, simpy or fast; got {engine!r}")
-    reason = fast.supports(model)
-    if engine == "fast" and reason:
-        raise OutputError(f"--engine fast cannot run this scenario: {reason}")
-    if engine == "auto":
-        return ("simpy", reason) if reason else ("fast", "the scenario uses only features the fast engine supports")
-    return engine, "chosen with --engine"
-
 
 @dataclass(frozen=True)
 class Batch:
@@ -99,6 +83,7 @@ class Batch:
     out: str
     events: bool
     engine: str
+    tables: tuple[str, ...] = ()
 
 
 @dataclass
@@ -132,7 +117,11 @@ def run_batch(batch: Batch) -> BatchDone:
     engine = ENGINES[batch.engine]
     parts: dict[str, list[dict[str, np.ndarray]]] = {}
     applications = 0
-    for drawn in samples(model, batch.first, batch.last):
+    values = parameters.draw(batch.scenario, np.arange(batch.first, batch.last)) if "parameters" in batch.tables else {}
+    if values:
+        parts["parameters"] = [_parameter_rows(batch.scenario, batch.first, batch.last, values)]
+    sampled = {k: v for k, v in values.items() if not k.startswith("factors.")}
+    for drawn in samples(model, batch.first, batch.last, values=sampled or None):
         applications += len(drawn.apps)
         decisions = [engine(model, drawn.applications(run)) for run in drawn.runs]
         for name, cols in collect_runs(model, drawn, decisions, events=batch.events).items():
@@ -141,6 +130,15 @@ def run_batch(batch: Batch) -> BatchDone:
         merged = {k: np.concatenate([c[k] for c in cols_list]) for k in cols_list[0]}
         write_part(Path(batch.out), name, batch.index, to_arrow(model, name, merged))
     return BatchDone(batch.index, batch.last - batch.first, applications, time.perf_counter() - began)
+
+
+def _parameter_rows(scenario: Scenario, first: int, last: int, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The batch's rows of the parameters table: each run's value of each uncertain number (run by run)."""
+    names = parameters.names(scenario)
+    runs = np.arange(first, last, dtype=np.int32)
+    table = np.column_stack([np.asarray(values[n], dtype=np.float64) for n in names])  # runs × names
+    return {"run": np.repeat(runs, len(names)), "name_index": np.tile(np.arange(len(names)), len(runs)),
+            "value": table.ravel()}
 
 
 @dataclass
@@ -189,7 +187,7 @@ def _sort_keys(table: str) -> list[str]:
     return {"program_years": ["run", "policy", "program", "year"], "pool_years": ["run", "pool", "year"],
             "funder_years": ["run", "funder", "year"], "awards": ["run", "date", "firm", "program"],
             "cash_years": ["run", "policy", "program", "funder", "year"], "cash_months": ["run", "pool", "funder", "month"],
-            "payments": ["run", "date", "firm", "program", "instalment"]}[table]
+            "payments": ["run", "date", "firm", "program", "instalment"], "parameters": ["run", "name"]}[table]
 
 
 def simulate(
@@ -381,7 +379,7 @@ def _run(out: Path, target: Path, scenario: Scenario, manifest: Manifest, pool, 
     began = time.perf_counter()
     result = RunResult(out=out, manifest=manifest, engine=manifest.engine, notes=tuple(notes))
     done = set(manifest.batches_complete)
-    todo = [Batch(scenario, i, first, last, str(target), manifest.events, manifest.engine)
+    todo = [Batch(scenario, i, first, last, str(target), manifest.events, manifest.engine, manifest.tables)
             for i, first, last in manifest.batch_ranges() if i not in done]
     finished = manifest.runs_done()
     try:
@@ -432,13 +430,16 @@ def _manifest(scenario: Scenario, model: Model, events: bool, engine: str, why: 
         schema_version=SCHEMA_VERSION,
         sim_version=__version__,
         scenario=ScenarioInfo(file=scenario.path, name=scenario.name, title=scenario.spec.title,
-                              file_sha256=file_digest(scenario.path), sha256=scenario.sha256),
+                              file_sha256=file_digest(scenario.path), sha256=scenario.sha256,
+                              settings={path: yaml_text(value) for path, value in scenario.settings}),
         seed=mc.seed,
         runs=mc.runs,
         batch_size=mc.batch_size,
         batches=-(-mc.runs // mc.batch_size),
         events=events,
-        tables=("program_years", "pool_years", "funder_years", "cash_years", "cash_months") + (("awards", "payments") if events else ()),
+        tables=("program_years", "pool_years", "funder_years", "cash_years", "cash_months")
+        + (("awards", "payments") if events else ())
+        + (("parameters",) if parameters.names(scenario) else ()),
         engine=engine,
         engine_reason=why,
         executor="dask" if dask else "serial" if workers <= 1 else "processes",

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import __version__
+from sim.engine import parameters
 from sim.engine.outcomes import OUTCOMES
 from sim.errors import OutputError
 from sim.runs.manifest import MANIFEST, SCHEMA_VERSION, Manifest, read_manifest, write_text
@@ -43,8 +44,8 @@ from sim.scenario.model import Model
 __all__ = ["MANIFEST", "SCHEMA_VERSION", "SCHEMAS", "TABLES", "Manifest", "read_manifest", "scan", "to_arrow",
            "write_part", "part_path"]
 
-TABLES = ("program_years", "pool_years", "funder_years", "cash_years", "cash_months", "awards", "payments")
-REPORT_FILES = ("report.html", "report.xlsx", "summary.parquet")
+TABLES = ("program_years", "pool_years", "funder_years", "cash_years", "cash_months", "awards", "payments", "parameters")
+REPORT_FILES = ("report.html", "report.xlsx", "summary.parquet", "sensitivity.parquet")
 STAGED = ".staged"  # parts written by workers, waiting for their batch to be committed
 NEXT = ".next"  # a run that replaces this folder's run once it is complete
 OLD = ".old"  # the replaced run, during the swap
@@ -81,6 +82,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("granted_on", pa.date32()), ("date", pa.date32()), ("instalment", pa.int16()), ("paid_yuan", pa.int64()),
         ("lapsed_yuan", pa.int64()),
     ]),
+    "parameters": pa.schema([("run", pa.int32()), ("name", pa.string()), ("value", pa.float64())]),
 }
 
 
@@ -127,6 +129,9 @@ def to_arrow(model: Model, name: str, cols: dict[str, np.ndarray]) -> pa.Table:
         data.update(firm=cols["firm"], policy=_names(policies, i), program=_names(programs, i),
                     granted_on=_dates(cols["granted_day"], epoch), date=_dates(cols["day"], epoch),
                     instalment=cols["instalment"], paid_yuan=cols["paid_yuan"], lapsed_yuan=cols["lapsed_yuan"])
+    elif name == "parameters":
+        del data["year"]
+        data.update(name=_names(parameters.names(model.scenario), cols["name_index"]), value=cols["value"])
     else:
         i = cols["program_index"]
         del data["year"]
@@ -157,6 +162,10 @@ UNITS: dict[str, dict[str, str]] = {
     "cash_months": {"month": "date (first day of the month)", "paid_yuan": "yuan (paid in the month)"},
     "payments": {"granted_on": "date (decided)", "date": "date (paid or lapsed)", "instalment": "count (0: the first or only)",
                  "paid_yuan": "yuan", "lapsed_yuan": "yuan"},
+    "parameters": {"name": "the uncertain number's path in the scenario (factors.NAME: a common factor)",
+                   "value": "float64 in the field's unit: yuan for money, a fraction for shares, probabilities and "
+                            "rates, firms, firms a year, dates as days since 1970-01-01; a factor as its standard "
+                            "normal score (each name's unit: sim.parameters)"},
 }
 
 
@@ -167,9 +176,12 @@ def part_metadata(model: Model, table: str) -> dict[str, str]:
     ``parquet_kv_metadata``: a part found on its own still says where it came from.
     """
     scenario = model.scenario
-    return {"sim.table": table, "sim.schema_version": str(SCHEMA_VERSION), "sim.version": __version__,
-            "sim.scenario": scenario.name, "sim.scenario_sha256": scenario.sha256,
-            "sim.seed": str(scenario.monte_carlo.seed), "sim.units": json.dumps(UNITS[table])}
+    out = {"sim.table": table, "sim.schema_version": str(SCHEMA_VERSION), "sim.version": __version__,
+           "sim.scenario": scenario.name, "sim.scenario_sha256": scenario.sha256,
+           "sim.seed": str(scenario.monte_carlo.seed), "sim.units": json.dumps(UNITS[table])}
+    if table == "parameters":
+        out["sim.parameters"] = json.dumps(parameters.units(scenario), ensure_ascii=False)
+    return out
 
 
 def _names(names: list[str], codes: np.ndarray) -> pa.Array:
@@ -401,5 +413,6 @@ def scan(out: str | Path, table: str, *, allow_incomplete: bool = False, manifes
 
 
 def resume_command(manifest: Manifest, out: Path) -> str:
-    """The exact command that finishes (or repairs) the run in ``out``."""
-    return shlex.join(["sim", "run", manifest.scenario.file, "--out", str(out), "--resume"])
+    """The exact command that finishes (or repairs) the run in ``out`` (with the ``--set`` it was started with)."""
+    sets = [arg for path, value in manifest.scenario.settings.items() for arg in ("--set", f"{path}={value}")]
+    return shlex.join(["sim", "run", manifest.scenario.file, *sets, "--out", str(out), "--resume"])

@@ -22,9 +22,10 @@ from sim.policy.attributes import VOCABULARY
 from sim.policy.load import load_policy, resolve_policy, validate_policy
 from sim.policy.loader import Lines, dotted, line_of, problems_from, read_yaml
 from sim.policy.models import Policy, implicit_pools
-from sim.policy.overrides import apply_path, set_path
+from sim.policy.overrides import apply_path, exists, set_path
 from sim.scenario.footprint import available_memory, footprint, size
 from sim.scenario.schema import PolicySource, Scenario, ScenarioFile
+from sim.scenario.uncertain import check_factors, extract, is_distribution, may_vary, refusal
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -46,10 +47,22 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
 
 def build_scenario(raw: dict, file: str, lines: Lines, folder: Path, *, earlier: Scenario | None = None) -> Scenario:
     """Validate a scenario's data and its policies; ``earlier``: the scenario this one varies (no file read again)."""
+    found = extract(raw, file, lines)
+    problems, parameters = list(found.problems), found.parameters
     try:
-        spec = ScenarioFile.model_validate(raw)
+        spec = ScenarioFile.model_validate(found.plain)
     except ValidationError as exc:
-        raise ScenarioError(problems_from(exc, file, lines)) from None
+        more = problems_from(exc, file, lines)
+        unknown = [p.field for p in more if p.message.startswith("unknown field")]
+        problems += [p for p in found.stray if not any(_within(p.field, f) for f in unknown)]
+        # a field whose distribution was refused, or misplaced, is not reported again as "not a number"
+        told = found.refused + [p.field for p in problems]
+        raise ScenarioError(problems + [p for p in more if not any(_within(p.field, f) for f in told)]) from None
+    problems += found.stray
+    if earlier is None:  # a variant may hold every number of a factor fixed (sim sensitivity does)
+        problems += check_factors(raw, parameters, file, lines)
+    if problems:
+        raise ScenarioError(problems)
     if earlier is not None and raw.get("overrides") == earlier.raw.get("overrides"):
         policies, sources, policy_data = earlier.policies, earlier.sources, list(earlier.policy_data)
     else:
@@ -60,13 +73,35 @@ def build_scenario(raw: dict, file: str, lines: Lines, folder: Path, *, earlier:
         raise ScenarioError(problems)
     digest = inputs_digest(raw, policy_data)
     return Scenario(spec=spec, policies=policies, path=file, raw=raw, sha256=digest, sources=sources,
-                    policy_data=tuple(policy_data), lines=lines)
+                    policy_data=tuple(policy_data), lines=lines, parameters=tuple(parameters))
+
+
+def _within(field: str, outer: str) -> bool:
+    return field == outer or field.startswith(outer + ".")
 
 
 def inputs_digest(raw: dict, policy_data: list[dict]) -> str:
     """A fingerprint of everything a run depends on: the scenario and its policies, as resolved."""
     text = json.dumps([raw, policy_data], sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def yaml_text(value: Any) -> str:
+    """A value as one line of YAML (``0.5``, ``5000万``, ``{dist: beta, mean: 0.6, sd: 0.1}``): how --set takes it."""
+    if isinstance(value, (dict, list)):
+        import io
+
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="safe", pure=True)
+        yaml.default_flow_style = True
+        yaml.width = 10_000
+        buffer = io.StringIO()
+        yaml.dump(value, buffer)
+        return buffer.getvalue().strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def file_digest(path: str | Path) -> str | None:
@@ -119,6 +154,9 @@ def _load_policies(spec: ScenarioFile, sources: dict[str, PolicySource], file: s
         prefix = prefixes.get(name, Path(name).stem)
         try:
             for key, value in by_policy.get(name, {}).items():
+                if is_distribution(value) and not may_vary(f"{prefix}.{key}") and exists(data, key):
+                    loc = ("overrides", f"{prefix}.{key}", "value")
+                    raise ScenarioError.one(file, dotted(loc), refusal(f"{prefix}.{key}"), line_of(lines, loc))
                 set_path(data, key, value, ScenarioError, f"{file}: overrides.{prefix}")
             policy = validate_policy(data, source.path, source.lines)
             datas.append(data)

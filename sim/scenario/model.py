@@ -10,6 +10,7 @@ Nothing here is random and nothing changes during a run.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -58,6 +59,25 @@ class ProgramSpec:
         return a.deadline.months if a.lapse is not None else min(lag, a.deadline.months)
 
 
+def pool_openings(period: str, budgets: Mapping[int, int | None], years: Sequence[int]) -> dict[int, int | None]:
+    """The budget years in which a pool opens, each with the balance it opens with.
+
+    An annual pool (``period: year``) opens every budget year with that year's budget; what
+    was left lapses.  A pool over the policy's life (``life``) opens once, in the first
+    year, and carries its balance to the end.  In a year that does not open, the pool
+    spends what it carried.  None is a pool without a limit.
+
+    This is the one statement of the rule: the ledger's resets, the fast engine, the
+    ``pool_years`` table (through :meth:`PoolSpec.openings`) and the report (from the
+    manifest's period and budgets) all read it, so a new shape of pool changes only this.
+    """
+    if period == "year":
+        return {year: budgets[year] for year in years}
+    if period == "life":
+        return {years[0]: budgets[years[0]]}
+    raise ValueError(f"a pool's period is year or life, not {period!r}")
+
+
 @dataclass(frozen=True)
 class PoolSpec:
     index: int
@@ -69,6 +89,10 @@ class PoolSpec:
     budgets: dict[int, int | None]  # by budget year; None = no limit
     review: dict[int, int]  # decision day per year (competitive and pro-rata rounds)
     programs: tuple[int, ...]
+
+    def openings(self) -> dict[int, int | None]:
+        """The budget years in which the pool opens, with the balance it opens with (see :func:`pool_openings`)."""
+        return pool_openings(self.period, self.budgets, list(self.budgets))
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ from sim.policy.attributes import VOCABULARY, coerce_value
 from sim.policy.models import RATE_SCHEMA, Policy
 from sim.policy.money import parse_rate
 from sim.policy.overrides import apply_path
+from sim.scenario.correlation import Correlation
+from sim.scenario.uncertain import Parameter
 
 
 class Strict(BaseModel):
@@ -162,14 +164,26 @@ class TakeUp(Strict):
 
 
 class Segment(Strict):
-    """A kind of firm: how many there are, how many arrive, what they look like, what they use."""
+    """A kind of firm: how many there are, how many arrive, what they look like, what they use.
+
+    ``correlation`` rank-correlates its firms' attributes (spending on compute and on corpus
+    go together): pairs such as ``{compute_rental ~ corpus_purchases: 0.6}``, or
+    ``{attributes: [a, b, …], matrix: [[1, …], …]}``; see :mod:`sim.scenario.correlation`.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     why: Why
     firms_at_start: int = Field(0, ge=0)
     arrivals_per_year: float | dict[int, float] = 0.0
     attributes: dict[str, Dist] = {}
+    correlation: Correlation | None = None
     take_up: dict[str, TakeUp] = {}
+
+    @model_validator(mode="after")
+    def _correlated(self) -> "Segment":
+        if self.correlation is not None:
+            self.correlation.check(self.attributes)
+        return self
 
 
     @field_validator("attributes")
@@ -365,6 +379,17 @@ class StackGroup(Strict):
 
 
 
+class Factor(Strict):
+    """A common factor of a run (an AI-market boom or bust) that uncertain numbers load on.
+
+    ``at`` holds it at one quantile in every run (0.9: a boom), as `sim sensitivity` does;
+    left out, it is drawn anew in each run.
+    """
+
+    why: Why
+    at: float | None = Field(None, gt=0, lt=1)
+
+
 class Horizon(Strict):
     start: dt.date = dt.date(2023, 1, 1)
     end: dt.date = dt.date(2026, 12, 31)
@@ -400,6 +425,7 @@ class ScenarioFile(Strict):
     programs: dict[str, ProgramBehaviour] = {}
     pools: dict[str, PoolBehaviour] = {}
     stacking: tuple[StackGroup, ...] = ()
+    factors: dict[str, Factor] = {}
     segments: tuple[Segment, ...] = Field(min_length=1)
 
 
@@ -431,10 +457,20 @@ class Scenario(BaseModel):
     sources: dict[str, PolicySource] = {}
     policy_data: tuple[dict, ...] = ()
     lines: dict = {}
+    parameters: tuple[Parameter, ...] = ()  # the uncertain numbers, each drawn once per run
+    settings: tuple[tuple[str, Any], ...] = ()  # paths set on top of the file (sim run --set, a sweep's variant)
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def parameter(self, path: str) -> Parameter:
+        """The uncertain number at ``path`` (KeyError naming those there are)."""
+        for p in self.parameters:
+            if p.path == path:
+                return p
+        raise KeyError(f"{path} is not an uncertain number of {self.name}; they are: "
+                       + (", ".join(p.path for p in self.parameters) or "none"))
 
     @property
     def monte_carlo(self) -> MonteCarlo:
@@ -458,4 +494,6 @@ class Scenario(BaseModel):
         raw = copy.deepcopy(self.raw)
         for path, value in values.items():
             apply_path(raw, path, value, self.path)
-        return build_scenario(raw, self.path, self.lines, Path(self.path).resolve().parent, earlier=self)
+        variant = build_scenario(raw, self.path, self.lines, Path(self.path).resolve().parent, earlier=self)
+        settings = dict(self.settings) | {k: v for k, v in values.items() if not k.startswith("monte_carlo.")}
+        return variant.model_copy(update={"settings": tuple(settings.items())})
