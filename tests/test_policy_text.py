@@ -112,6 +112,8 @@ def quoted_entries(policy: Policy):
     """(where, quote, [(field, forms)]) for every quoted entry of the policy."""
     for pid, prog in policy.programs.items():
         yield f"programs.{pid}", prog.quote, program_numbers(prog)
+        if prog.payment is not None:
+            yield f"programs.{pid}.payment", prog.payment.quote, []
     for pid, pool in policy.pools.items():
         if not pool.implicit:
             budgets = [pool.budget] if isinstance(pool.budget, int) else list((pool.budget or {}).values())

@@ -294,10 +294,65 @@ def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], sources: dict
             missing = sorted(needed - seg.attribute_names)
             if missing:
                 bad(("segments", i, "take_up", key), f"segment {seg.name} takes up {key}, which needs attributes {', '.join(missing)}; give them under segments.{i}.attributes")
+    problems += _payments(spec, programs, file, lines)
     if not problems:
         problems += _review_dates(spec, policies, file, lines)
         problems += _firm_caps(spec, policies, sources)
         problems += _fits_in_memory(spec, policies, file, lines)
+    return problems
+
+
+PAID = {"decision": "at the decision", "redemption": "when its vouchers are redeemed",
+        "milestone": "after a milestone (completion)", "instalments": "in yearly instalments"}
+TAKES = {"decision": (), "redemption": ("lag_months", "lapse", "deadline"), "milestone": ("lag_months", "lapse", "deadline"),
+         "instalments": ("instalments",)}
+NEEDS = {"redemption": ("lag_months", "{dist: uniform, low: 2, high: 4, why: …}"),
+         "milestone": ("lag_months", "{dist: uniform, low: 18, high: 30, why: …}"),
+         "instalments": ("instalments", "{shares: [1/3, 1/3, 1/3], why: …}")}
+
+
+def _payments(spec: ScenarioFile, programs: dict[str, tuple[Policy, str]], file: str, lines: Lines) -> list[Problem]:
+    """Payment assumptions fit how the policy pays each program, and a program taken up has those it needs.
+
+    The policy says how a program pays (``payment.kind``); the scenario gives the numbers:
+    months of lag (redemption, milestone), the share never paid and a deadline, or the
+    yearly shares of instalments.  Anything else is refused, at its line.
+    """
+    problems = []
+    for key, behaviour in spec.programs.items():
+        if key not in programs or behaviour.payment is None:
+            continue
+        policy, prog_id = programs[key]
+        program = policy.programs[prog_id]
+        kind = program.pays_on
+        for name in behaviour.payment.given():
+            if name in TAKES[kind]:
+                continue
+            loc = ("programs", key, "payment", name)
+            if kind == "decision":
+                message = (f"{key} is paid at the decision: its policy states no later payment, so there is no lag, "
+                           "lapse, deadline or instalment to assume (only programs whose policy says they pay on "
+                           "redemption, after a milestone or in instalments take them)")
+            else:
+                message = (f"{key} is paid {PAID[kind]} ({program.payment.clause}); it takes {', '.join(TAKES[kind])}, not {name}")
+            problems.append(Problem(file, dotted(loc), message, line_of(lines, loc)))
+    seen = set()
+    for i, seg in enumerate(spec.segments):
+        for key in seg.take_up:
+            if key not in programs or key in seen:
+                continue
+            seen.add(key)
+            policy, prog_id = programs[key]
+            program = policy.programs[prog_id]
+            if program.pays_on not in NEEDS:
+                continue
+            field, example = NEEDS[program.pays_on]
+            behaviour = spec.programs.get(key)
+            if behaviour is None or behaviour.payment is None or getattr(behaviour.payment, field) is None:
+                loc = ("segments", i, "take_up", key)
+                problems.append(Problem(file, dotted(loc), f"segment {seg.name} takes up {key}, which its policy pays "
+                                        f"{PAID[program.pays_on]} ({program.payment.clause}); "
+                                        f"give programs.{key}.payment.{field}: {example}", line_of(lines, loc)))
     return problems
 
 

@@ -21,20 +21,24 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from sim.policy.attributes import VOCABULARY, coerce_value
-from sim.policy.models import Policy
+from sim.policy.models import RATE_SCHEMA, Policy
+from sim.policy.money import parse_rate
 from sim.policy.overrides import apply_path
 from sim.scenario.correlation import Correlation
 from sim.scenario.posterior import Draws
@@ -111,6 +115,15 @@ class Dist(Strict):
         if self.dist == "empirical" and not (isinstance(self.values, list) and self.values):
             raise ValueError("empirical needs values as a non-empty list of observed values")
         return self
+
+    def highest(self) -> float | None:
+        """The largest value this distribution gives once typed (its ``max`` if lower), None if unbounded."""
+        natural = {"constant": lambda: self.value, "uniform": lambda: self.high,
+                   "choice": lambda: max(self.values), "empirical": lambda: max(self.values)}.get(self.dist)
+        top = None if natural is None else float(natural())
+        if self.max is not None:
+            top = float(self.max) if top is None else min(top, float(self.max))
+        return top
 
     def typed(self, attr: str) -> "Dist":
         """This distribution with its numbers parsed for ``attr`` (money in yuan, …)."""
@@ -296,14 +309,108 @@ class Call(Strict):
         return self
 
 
+LAG_TYPE = "pue"  # a lag in months is typed and drawn as a number attribute (0 or more)
+LAPSE_TYPE = "domestic_compute_share"  # a lapsed share as a share attribute (0–1)
+
+
+def _typed_as(dist: Dist, carrier: str, name: str, unit: str) -> Dist:
+    """``dist`` typed as a quantity that is no firm attribute, through an attribute of the same kind.
+
+    Messages name the quantity (``lag_months``), not the attribute that carried its type.
+    """
+    try:
+        return dist.typed(carrier)
+    except ValueError as exc:
+        text = str(exc).replace(f"({VOCABULARY[carrier].unit})", f"({unit})").replace(carrier, name)
+        raise ValueError(text) from None
+
+
+class Deadline(Strict):
+    """A voucher not redeemed within ``months`` of its issue lapses whole, on that day."""
+
+    months: float = Field(gt=0)
+    why: Why
+
+
+def _instalment_shares(value: Any) -> tuple[Fraction, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError("shares is a list of yearly shares adding up to 1, e.g. [40%, 30%, 30%] or [1/3, 1/3, 1/3]")
+    shares = tuple(parse_rate(v) for v in value)
+    if any(share <= 0 for share in shares):
+        raise ValueError(f"every yearly share must be above 0; got {', '.join(str(v) for v in value)}")
+    if sum(shares) != 1:
+        raise ValueError(f"yearly shares must add up to 1; {', '.join(str(v) for v in value)} add up to {sum(shares)}")
+    return shares
+
+
+class Instalments(Strict):
+    """Yearly parts of a grant: the first at the decision, the next a year later, and so on."""
+
+    shares: Annotated[tuple[Fraction, ...], BeforeValidator(_instalment_shares),
+                      WithJsonSchema({"type": "array", "items": RATE_SCHEMA, "minItems": 1,
+                                      "description": "Yearly shares adding up to 1, e.g. [40%, 30%, 30%]"})]
+    why: Why
+
+
+class PaymentAssumptions(Strict):
+    """When a program's grants are paid: the numbers its text leaves open.
+
+    The policy says how a program pays (``payment.kind``: on redemption, after a
+    milestone, in instalments); the scenario says how long and how much:
+
+    - ``lag_months``: months from the decision to the payment (a voucher's redemption, a
+      project's completion), drawn for each grant; its largest value must be bounded
+      (a ``max`` for normal and lognormal), so that the tail of payments has an end;
+    - ``lapse``: the share of each grant never paid (a voucher never used, a project
+      never completed), drawn for each grant: ``{dist: constant, value: 0.1}`` pays 90% of
+      every grant, ``{dist: choice, values: {0: 0.9, 1: 0.1}}`` leaves one voucher in ten
+      unredeemed;
+    - ``deadline``: a voucher not redeemed within so many months lapses whole;
+    - ``instalments``: the yearly shares of a grant paid by progress.
+    """
+
+    lag_months: Dist | None = None
+    lapse: Dist | None = None
+    deadline: Deadline | None = None
+    instalments: Instalments | None = None
+
+    @model_validator(mode="after")
+    def _typed(self) -> "PaymentAssumptions":
+        update = {}
+        if self.lag_months is not None:
+            lag = self.lag_months
+            if lag.growth:
+                raise ValueError("@lag_months: growth applies to a firm's attributes, not to a lag")
+            try:
+                update["lag_months"] = lag = _typed_as(lag, LAG_TYPE, "lag_months", "months")
+            except ValueError as exc:
+                text = str(exc)
+                raise ValueError(f"@lag_months.{text[1:]}" if text.startswith("@") else f"@lag_months: {text}") from None
+            if lag.highest() is None:
+                raise ValueError(f"@lag_months: a {lag.dist} lag has no longest value; give max (months), so that "
+                                 "the tail of payments ends")
+        if self.lapse is not None:
+            try:
+                update["lapse"] = _typed_as(self.lapse, LAPSE_TYPE, "lapse", "0-1")
+            except ValueError as exc:
+                text = str(exc)
+                raise ValueError(f"@lapse.{text[1:]}" if text.startswith("@") else f"@lapse: {text}") from None
+        return self.model_copy(update=update) if update else self
+
+    def given(self) -> list[str]:
+        """The fields this scenario gives."""
+        return [k for k in ("lag_months", "lapse", "deadline", "instalments") if getattr(self, k) is not None]
+
+
 class ProgramBehaviour(Strict):
-    """Assumptions about one program: when firms apply, how they are ranked, what is paid."""
+    """Assumptions about one program: when firms apply, how they are ranked, what is paid and when."""
 
     why: Why
     call: Call = Call()
     score: str = "entitled"
     award_share: Dist | None = None
     amount: Dist | None = None
+    payment: PaymentAssumptions | None = None
 
 
     @model_validator(mode="after")

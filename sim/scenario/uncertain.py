@@ -409,6 +409,8 @@ def _stray(raw: dict, known: set[tuple], file: str, lines: Lines) -> list[Proble
                        if isinstance(s, dict) for a in (s.get("attributes") or {})}
     attribute_dists |= {("programs", k, n) for k, b in (raw.get("programs") or {}).items() if isinstance(b, dict)
                         for n in ("award_share", "amount")}
+    attribute_dists |= {("programs", k, "payment", n) for k, b in (raw.get("programs") or {}).items()
+                        if isinstance(b, dict) for n in ("lag_months", "lapse")}  # per grant, like a firm's attribute
     for loc, value in _walk(raw, ()):
         if not is_distribution(value) or loc in known or loc in attribute_dists or loc[:1] == ("overrides",):
             continue
