@@ -349,6 +349,10 @@ def positions(raw: dict) -> Iterator[Position]:
         for name, attr in (("award_share", "domestic_compute_share"), ("amount", "project_investment")):
             yield from _dist_positions(("programs", key, name), f"programs.{key}.{name}", attr, behaviour.get(name),
                                        grows=False)
+        payment = behaviour.get("payment")
+        for name, attr in PAYMENT_DISTS if isinstance(payment, dict) else ():
+            yield from _dist_positions(("programs", key, "payment", name), f"programs.{key}.payment.{name}", attr,
+                                       payment.get(name), grows=False)
     for key, entry in (raw.get("overrides") or {}).items():
         if isinstance(entry, dict) and is_distribution(entry.get("value")):
             kind = _override_kind(key)
@@ -377,6 +381,11 @@ def _dist_positions(loc: tuple, path: str, attr: str, dist: Any, *, grows: bool 
 
 _DATES = ("effective.start", "effective.end")
 
+# A grant's payment lag and lapsed share are drawn per grant like a firm's attribute, typed
+# through an attribute of the same kind: a lag in months as a number (0 or more), a lapsed
+# share as a share (0–1).  The numbers of their distributions may be uncertain.
+PAYMENT_DISTS = (("lag_months", "pue"), ("lapse", "domestic_compute_share"))
+
 
 def _override_kind(key: str) -> str | None:
     """What an overridden policy field may vary as per run; None: it may not (see :func:`_stray`)."""
@@ -404,7 +413,7 @@ def _stray(raw: dict, known: set[tuple], file: str, lines: Lines) -> list[Proble
     attribute_dists |= {("programs", k, n) for k, b in (raw.get("programs") or {}).items() if isinstance(b, dict)
                         for n in ("award_share", "amount")}
     attribute_dists |= {("programs", k, "payment", n) for k, b in (raw.get("programs") or {}).items()
-                        if isinstance(b, dict) for n in ("lag_months", "lapse")}  # per grant, like a firm's attribute
+                        if isinstance(b, dict) for n, _ in PAYMENT_DISTS}  # per grant, like a firm's attribute
     for loc, value in _walk(raw, ()):
         if not is_distribution(value) or loc in known or loc in attribute_dists or loc[:1] == ("overrides",):
             continue
