@@ -76,6 +76,7 @@ from sim.errors import MoneyError, Problem
 from sim.policy.attributes import VOCABULARY
 from sim.policy.loader import Lines, dotted, line_of, problems_from
 from sim.policy.money import parse_money, parse_rate
+from sim.policy.overrides import value_at
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -292,7 +293,7 @@ def extract(raw: dict, file: str, lines: Lines) -> Extracted:
     factors = _factor_names(raw)
     known: set[tuple] = set()
     for pos in positions(raw):
-        value = _get(raw, pos.loc)
+        value = value_at(raw, pos.loc)
         known.add(pos.loc)
         if isinstance(value, dict) and "dist" in value and not is_distribution(value):
             problems.append(Problem(file, dotted(pos.loc + ("dist",)), f"unknown distribution {value['dist']!r}; an "
@@ -454,17 +455,6 @@ def _walk(node: Any, loc: tuple) -> Iterator[tuple[tuple, Any]]:
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _walk(value, loc + (i,))
-
-
-def _get(data: Any, loc: tuple) -> Any:
-    for key in loc:
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
-            data = data[key]
-        else:
-            return None
-    return data
 
 
 def _set(data: Any, loc: tuple, value: Any) -> None:
@@ -642,8 +632,8 @@ def _pairs(params: list[Parameter], file: str, lines: Lines, raw: dict) -> list[
         if first not in by_path and second not in by_path:
             continue
         lo_loc, hi_loc = pos.loc, pos.loc[:-1] + (second.rsplit(".", 1)[1],)
-        lo = by_path[first].support()[1] if first in by_path else _plain_number(_get(raw, lo_loc), pos)
-        hi = by_path[second].support()[0] if second in by_path else _plain_number(_get(raw, hi_loc), pos)
+        lo = by_path[first].support()[1] if first in by_path else _plain_number(value_at(raw, lo_loc), pos)
+        hi = by_path[second].support()[0] if second in by_path else _plain_number(value_at(raw, hi_loc), pos)
         if lo is not None and hi is not None and lo > hi:
             names = (first.rsplit(".", 1)[1], second.rsplit(".", 1)[1])
             loc = lo_loc if first in by_path else hi_loc
