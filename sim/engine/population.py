@@ -41,7 +41,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,7 @@ from sim.policy.models import Policy
 from sim.policy.overrides import set_path
 from sim.scenario.model import Model, ProgramSpec
 from sim.scenario.schema import Dist, Segment
+from sim.scenario.uncertain import PAYMENT_DISTS
 
 # firm-years drawn in one pass: enough to spread the Python work per segment and program
 # over many runs (a default batch of 100 Binjiang runs is one pass), few enough to keep a
@@ -111,6 +112,7 @@ class Sample:
     bounds: np.ndarray  # the rows of run first + b are bounds[b]:bounds[b + 1]
     firms: np.ndarray  # firms in each run
     arrivals: list[tuple[np.ndarray, np.ndarray]]  # per segment: each firm's arrival day, its rows per run
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # assumptions set per run (values)
 
     @property
     def runs(self) -> range:
@@ -172,7 +174,7 @@ def sample_runs(model: Model, first: int, last: int, *, values: Values | None = 
     apps, at = _grouped(parts, last - first)
     _stack(model, apps, at)
     bounds = np.searchsorted(at, np.arange(last - first + 1))
-    return Sample(first, last, apps, at, bounds, counted, [(f.day, f.bounds) for f in firms])
+    return Sample(first, last, apps, at, bounds, counted, [(f.day, f.bounds) for f in firms], draws.values)
 
 
 def assumption_paths(model: Model) -> list[str]:
@@ -196,6 +198,11 @@ def assumption_paths(model: Model) -> list[str]:
             dist = getattr(behaviour, field)
             if dist is not None:
                 out += [f"programs.{key}.{field}.{name}" for name in _numbers(dist, attr, grows=False)]
+        if behaviour.payment is not None:  # read when the grants are paid (sim.engine.payments)
+            for field, attr in PAYMENT_DISTS:
+                dist = getattr(behaviour.payment, field)
+                if dist is not None:
+                    out += [f"programs.{key}.payment.{field}.{name}" for name in _numbers(dist, attr, grows=False)]
     # a policy's dates and the numbers of its programs' rules, where the scenario makes them uncertain
     out += [p.path for p in model.scenario.parameters if p.path.startswith("overrides.")]
     return out

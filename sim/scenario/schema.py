@@ -42,7 +42,7 @@ from sim.policy.money import parse_rate
 from sim.policy.overrides import apply_path
 from sim.scenario.correlation import Correlation
 from sim.scenario.posterior import Draws
-from sim.scenario.uncertain import Parameter
+from sim.scenario.uncertain import PAYMENT_DISTS, Parameter
 
 
 class Strict(BaseModel):
@@ -309,8 +309,8 @@ class Call(Strict):
         return self
 
 
-LAG_TYPE = "pue"  # a lag in months is typed and drawn as a number attribute (0 or more)
-LAPSE_TYPE = "domestic_compute_share"  # a lapsed share as a share attribute (0–1)
+LAG_TYPE = dict(PAYMENT_DISTS)["lag_months"]  # a lag in months is typed and drawn as a number attribute (0 or more)
+LAPSE_TYPE = dict(PAYMENT_DISTS)["lapse"]  # a lapsed share as a share attribute (0–1)
 
 
 def _typed_as(dist: Dist, carrier: str, name: str, unit: str) -> Dist:

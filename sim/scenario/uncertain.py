@@ -77,6 +77,7 @@ from sim.errors import MoneyError, Problem
 from sim.policy.attributes import VOCABULARY
 from sim.policy.loader import Lines, dotted, line_of, problems_from
 from sim.policy.money import parse_money, parse_rate
+from sim.policy.overrides import value_at
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -293,7 +294,7 @@ def extract(raw: dict, file: str, lines: Lines) -> Extracted:
     factors = _factor_names(raw)
     known: set[tuple] = set()
     for pos in positions(raw):
-        value = _get(raw, pos.loc)
+        value = value_at(raw, pos.loc)
         known.add(pos.loc)
         if isinstance(value, dict) and "dist" in value and not is_distribution(value):
             problems.append(Problem(file, dotted(pos.loc + ("dist",)), f"unknown distribution {value['dist']!r}; an "
@@ -354,6 +355,10 @@ def positions(raw: dict) -> Iterator[Position]:
         for name, attr in (("award_share", "domestic_compute_share"), ("amount", "project_investment")):
             yield from _dist_positions(("programs", key, name), f"programs.{key}.{name}", attr, behaviour.get(name),
                                        grows=False)
+        payment = behaviour.get("payment")
+        for name, attr in PAYMENT_DISTS if isinstance(payment, dict) else ():
+            yield from _dist_positions(("programs", key, "payment", name), f"programs.{key}.payment.{name}", attr,
+                                       payment.get(name), grows=False)
     for key, entry in (raw.get("overrides") or {}).items():
         if isinstance(entry, dict) and is_distribution(entry.get("value")):
             kind = _override_kind(key)
@@ -383,6 +388,11 @@ def _dist_positions(loc: tuple, path: str, attr: str, dist: Any, *, grows: bool 
 
 _DATES = ("effective.start", "effective.end")
 
+# A grant's payment lag and lapsed share are drawn per grant like a firm's attribute, typed
+# through an attribute of the same kind: a lag in months as a number (0 or more), a lapsed
+# share as a share (0–1).  The numbers of their distributions may be uncertain.
+PAYMENT_DISTS = (("lag_months", "pue"), ("lapse", "domestic_compute_share"))
+
 
 def _override_kind(key: str) -> str | None:
     """What an overridden policy field may vary as per run; None: it may not (see :func:`_stray`)."""
@@ -410,7 +420,7 @@ def _stray(raw: dict, known: set[tuple], file: str, lines: Lines) -> list[Proble
     attribute_dists |= {("programs", k, n) for k, b in (raw.get("programs") or {}).items() if isinstance(b, dict)
                         for n in ("award_share", "amount")}
     attribute_dists |= {("programs", k, "payment", n) for k, b in (raw.get("programs") or {}).items()
-                        if isinstance(b, dict) for n in ("lag_months", "lapse")}  # per grant, like a firm's attribute
+                        if isinstance(b, dict) for n, _ in PAYMENT_DISTS}  # per grant, like a firm's attribute
     for loc, value in _walk(raw, ()):
         if not is_distribution(value) or loc in known or loc in attribute_dists or loc[:1] == ("overrides",):
             continue
@@ -451,17 +461,6 @@ def _walk(node: Any, loc: tuple) -> Iterator[tuple[tuple, Any]]:
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _walk(value, loc + (i,))
-
-
-def _get(data: Any, loc: tuple) -> Any:
-    for key in loc:
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
-            data = data[key]
-        else:
-            return None
-    return data
 
 
 def _set(data: Any, loc: tuple, value: Any) -> None:
@@ -639,8 +638,8 @@ def _pairs(params: list[Parameter], file: str, lines: Lines, raw: dict) -> list[
         if first not in by_path and second not in by_path:
             continue
         lo_loc, hi_loc = pos.loc, pos.loc[:-1] + (second.rsplit(".", 1)[1],)
-        lo = by_path[first].support()[1] if first in by_path else _plain_number(_get(raw, lo_loc), pos)
-        hi = by_path[second].support()[0] if second in by_path else _plain_number(_get(raw, hi_loc), pos)
+        lo = by_path[first].support()[1] if first in by_path else _plain_number(value_at(raw, lo_loc), pos)
+        hi = by_path[second].support()[0] if second in by_path else _plain_number(value_at(raw, hi_loc), pos)
         if lo is not None and hi is not None and lo > hi:
             names = (first.rsplit(".", 1)[1], second.rsplit(".", 1)[1])
             loc = lo_loc if first in by_path else hi_loc
