@@ -40,7 +40,8 @@ def compare(model, runs: int) -> np.ndarray:
         reference, vectorised = simpy.run(model, apps), fast.run(model, apps)
         assert_same_decisions(reference, vectorised)
         a, b = collect(model, run, apps, reference, events=True), collect(model, run, apps, vectorised, events=True)
-        assert a.keys() == b.keys() == {"program_years", "pool_years", "funder_years", "awards"}
+        assert a.keys() == b.keys() == {"program_years", "pool_years", "funder_years", "awards", "cash_years", "cash_months",
+                                        "payments"}
         for table in a:
             for column in a[table]:
                 assert np.array_equal(a[table][column], b[table][column]), (run, table, column)

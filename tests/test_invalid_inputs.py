@@ -91,6 +91,17 @@ SCENARIO_CASES = {
                                "got uniform",
     "policy_instead": "{file}:1: is a policy file, not a scenario: it has id and programs but no segments; give a "
                       "scenario that names this policy, e.g. scenarios/binjiang.yaml (`sim validate {file}` checks a policy)",
+    "payment_on_decision_program": "{file}:11: programs.mini.voucher.payment.lag_months: mini.voucher is paid at the "
+                                   "decision: its policy states no later payment, so there is no lag, lapse, deadline or "
+                                   "instalment to assume (only programs whose policy says they pay on redemption, after a "
+                                   "milestone or in instalments take them)",
+    "payment_lag_missing": "{file}:28: segments.0.take_up.mini.voucher: segment firms takes up mini.voucher, which its "
+                           "policy pays when its vouchers are redeemed (（六）); give "
+                           "programs.mini.voucher.payment.lag_months: {{dist: uniform, low: 2, high: 4, why: …}}",
+    "lag_without_max": "{file}:15: programs.mini.voucher.payment.lag_months: a lognormal lag has no longest value; give "
+                       "max (months), so that the tail of payments ends",
+    "instalments_not_one": "{file}:15: programs.mini.voucher.payment.instalments.shares: yearly shares must add up to 1; "
+                           "40%, 40% add up to 4/5",
 }
 
 
@@ -162,6 +173,9 @@ OPTION_CASES = {
     "runs too many for the disk": ((*RUN, "--runs", "10000000000", "--batch-size", "100000", "--out", "{tmp}/o"),
                                    "--runs 10000000000: would write about …"),
     "workers zero": ((*RUN, "--workers", "0", "--out", "{tmp}/o"), "--workers 0: must be 1 or more, e.g. --workers 2"),
+    "basis unknown": (("size", BASE, "--basis", "accrual", "--out", "{tmp}/o"),
+                      "--basis accrual: must be commitment (what a pool's budget limits: grants in the year decided; "
+                      "the default) or cash (what the treasury pays each year)"),
     "engine unknown": ((*RUN, "--engine", "quick", "--out", "{tmp}/o"),
                        "--engine quick: must be auto (the fast engine when it supports the scenario), simpy or fast"),
     "executor unknown": ((*RUN, "--executor", "cluster", "--out", "{tmp}/o"),

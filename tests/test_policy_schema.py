@@ -44,6 +44,7 @@ CASES = {
     "uplift_unknown_program": ("uplifts.0.programs", 20, "unknown program 'ghost'"),
     "instead_of_unknown": ("programs.voucher_other_reading.instead_of", 42, "names 'vouchers', which is not another program"),
     "bound_on_non_money": ("programs.voucher.benefit.bound", 30, "bound.base must be an amount of money; pue is not"),
+    "payment_kind_unknown": ("programs.voucher.payment.kind", 33, "'decision', 'redemption', 'milestone' or 'instalments'"),
 }
 
 

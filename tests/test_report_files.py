@@ -22,7 +22,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 DRIVER = Path("/usr/bin/chromedriver")
-SECTIONS = ("risk", "try-budget", "chart-fan", "chart-demand", "chart-dry", "chart-funders", "pools", "programs", "funders")
+SECTIONS = ("risk", "try-budget", "cash", "chart-fan", "chart-demand", "chart-dry", "chart-funders", "pools", "programs",
+            "funders")
 
 
 @pytest.fixture(scope="session")
@@ -104,11 +105,13 @@ def test_report_html_in_headless_chromium(reported, browser, tmp_path):
     assert all(width > 200 for _, _, width in charts)
     fan = [labels for section, labels, _ in charts if section == "chart-fan"]
     assert any("算力券" in labels and "compute_vouchers" in labels and "年内累计拨付" in labels for labels in fan)
+    cash = [labels for section, labels, _ in charts if section == "cash"]  # Binjiang's platforms are paid by year
+    assert any("embodied_platform" in labels and "年内累计现金支付" in labels and "2029" in labels for labels in cash)
     resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert [r for r in resources if not r.startswith(("data:", "file:"))] == []
     headings = browser.execute_script("return Array.from(document.querySelectorAll('h1, h2')).map(h => h.textContent)")
     assert headings[0].startswith("预算测算报告") and "预算试算：资金用尽概率与未满足需求" in headings
-    assert any(h.startswith("资金池：资金用尽风险") for h in headings)
+    assert any(h.startswith("资金池：资金用尽风险") for h in headings) and "各财政年度承诺额与现金支付" in headings
     body = browser.find_element("tag name", "body").text
     assert "算力券" in body and "compute_vouchers" in body and "（六）" in body and "未设上限" in body
     height = browser.execute_script("return document.body.scrollHeight")
@@ -182,7 +185,7 @@ def test_english_page(cli, reported, browser, tmp_path):
 
 def test_report_xlsx_native_tables_and_charts(reported):
     book = openpyxl.load_workbook(reported / "report.xlsx")
-    assert book.sheetnames == ["说明", "资金池风险", "资金池", "政策项目", "各级财政", "年内累计拨付", "敏感性", "图表"]
+    assert book.sheetnames == ["说明", "资金池风险", "资金池", "政策项目", "各级财政", "年度现金支付", "月度现金支付", "年内累计拨付", "敏感性", "图表"]
     for name in book.sheetnames[1:-1]:
         sheet = book[name]
         assert sheet.freeze_panes == "A2", name

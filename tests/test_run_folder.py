@@ -116,8 +116,8 @@ def test_force_run_replaces_the_earlier_one_only_when_complete(cli, run_copy, tm
                "--workers", "1").code == 0
     manifest = read_manifest(run_copy)
     assert (manifest.seed, manifest.runs, manifest.complete) == (2, 12, True)
-    assert sorted(p.name for p in run_copy.iterdir()) == ["funder_years", "manifest.json", "parameters", "pool_years",
-                                                          "program_years"]
+    assert sorted(p.name for p in run_copy.iterdir()) == ["cash_months", "cash_years", "funder_years", "manifest.json",
+                                                          "parameters", "pool_years", "program_years"]
     reference = tmp_path / "reference"
     assert cli("run", "scenarios/binjiang.yaml", "--out", reference, "--runs", "12", "--seed", "2", "--workers", "1").code == 0
     assert same_tables(run_copy, reference)

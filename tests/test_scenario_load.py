@@ -55,7 +55,8 @@ def test_a_variant_error_keeps_the_line_of_its_field():
     with pytest.raises(ScenarioError) as err:
         scenario.with_overrides({"pools.binjiang.compute_vouchers.review": "04-01"})
     problem = err.value.problems[0]
-    assert problem.field == "pools.binjiang.compute_vouchers.review" and problem.line == 51
+    line = (ROOT / "scenarios/binjiang.yaml").read_text(encoding="utf-8").splitlines().index("  binjiang.compute_vouchers:") + 1
+    assert problem.field == "pools.binjiang.compute_vouchers.review" and problem.line == line
     assert "comes before the call of binjiang.compute_voucher ends (05-31)" in problem.message
 
 
@@ -79,4 +80,4 @@ def test_a_segment_is_reached_by_its_name_as_well_as_its_index():
     with pytest.raises(ScenarioError) as err:
         scenario.with_overrides({"segments.big_firms.firms_at_start": 7})
     assert err.value.problems[0].message == ("no field 'segments.big_firms' to override; known here: 0 or ai_smes, "
-                                             "1 or large_platforms, 2 or scene_projects")
+                                             "1 or large_platforms, 2 or scene_projects, 3 or embodied_platforms")

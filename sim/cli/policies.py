@@ -99,6 +99,7 @@ def program_row(policy: Policy, pid: str, program: Program) -> dict[str, Any]:
         "pool_period": pool.period,
         "allocation": pool.rationing,
         "allocation_basis": pool.rationing_basis,
+        "paid_on": program.pays_on,
         "enabled": pid in policy.enabled_programs(),
         "instead_of": program.instead_of,
     }
@@ -121,6 +122,7 @@ def show_program(path, pid: str, as_json: bool) -> None:
         ("rule", detail["rule"]), ("conditions", "; ".join(detail["eligibility"]) or "—"),
         ("selection", detail["selection"]), ("instrument", detail["instrument"]), ("cap", cap),
         ("pool", f"{detail['pool']} ({budget}, {detail['allocation']}, {detail['allocation_basis']})"),
+        ("paid", PAID[detail["paid_on"]]),
         ("in force", "yes" if detail["enabled"] else "no: " + _why_off(pol, pid)),
     ]:
         out.print(f"  {label:<14}{value}")
@@ -139,6 +141,11 @@ def show_program(path, pid: str, as_json: bool) -> None:
         line.append(text["quote"], style="bold underline")
         line.append(text["after"])
         out.print(line)
+
+
+PAID = {"decision": "at the decision", "redemption": "when the voucher is redeemed (lag and lapse: the scenario's)",
+        "milestone": "after a milestone such as completion (time to it: the scenario's)",
+        "instalments": "in yearly instalments (shares: the scenario's)"}
 
 
 def _why_off(policy: Policy, pid: str) -> str:
@@ -166,8 +173,11 @@ def program_detail(path, policy: Policy, pid: str) -> dict[str, Any]:
 
 
 def rules_naming(policy: Policy, pid: str) -> list[dict[str, Any]]:
-    """The stacking rules, firm caps and uplifts of the policy that reach the program."""
+    """The program's payment rule, and the stacking rules, firm caps and uplifts of the policy that reach it."""
     out = []
+    payment = policy.programs[pid].payment
+    if payment is not None:
+        out.append({"kind": "payment", "clause": payment.clause, "quote": payment.quote, "note": payment.note})
     for rule in policy.stacking:
         if pid in rule.programs or (not rule.programs and rule.rule == "stackable"):
             out.append({"kind": rule.rule, "clause": rule.clause, "quote": rule.quote, "note": rule.note})

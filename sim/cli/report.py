@@ -40,7 +40,8 @@ def report(
         result, paths = build_and_write(directory, risk=risk, lang=files)
         print_json({"out": str(directory), "files": [str(p) for p in paths], "runs": result.runs, "risk": risk,
                     "pool_risk": result.pool_risk, "pools": result.pools, "programs": result.programs,
-                    "funders": result.funders, "sensitivity": result.sensitivity})
+                    "funders": result.funders, "sensitivity": result.sensitivity,
+                    **({"cash": result.cash} if result.cash is not None else {})})
         return
     paths = make_report(directory, risk=risk, console=console(), tables=not quiet, quiet=quiet, lang=files, terminal=terminal)
     if quiet:

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.options import languages, probability, whole
+from sim.errors import OptionError
+from sim.report.cash import ALL
 from sim.cli.output import console, print_json
 from sim.cli.progress import stages
 from sim.planning.sizing import Sizing
@@ -33,26 +35,37 @@ def size(
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON (amounts in yuan) instead of tables.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table: print only where the results are.")] = False,
     lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en: the language of the table printed here (default en).")] = None,
+    basis: Annotated[str, typer.Option("--basis", help="commitment (default: what a pool's budget limits, grants in the "
+                                                        "year decided) or cash (also what the treasury pays each fiscal "
+                                                        "year with the sized budgets, the tail after the horizon included).")] = "commitment",
 ) -> None:
     """Size each pool's budget per year so that it runs dry with at most the target risk, then confirm by a second run.
 
-    Writes base/ and confirm/ (run outputs), sizing.parquet and sizing.csv into the folder.
+    Writes base/ and confirm/ (run outputs), sizing.parquet and sizing.csv into the folder; with --basis cash also
+    sizing_cash.parquet and sizing_cash.csv, the cash budget per pool and funder and fiscal year.
 
-    Example: sim size scenarios/binjiang.yaml --risk 0.05 --runs 2000 --workers 2
+    Example: sim size scenarios/binjiang.yaml --risk 0.05 --runs 2000 --workers 2 --basis cash
     """
     probability("--risk", risk)
+    if basis not in ("commitment", "cash"):
+        raise OptionError("--basis", basis, "must be commitment (what a pool's budget limits: grants in the year decided; "
+                          "the default) or cash (what the treasury pays each year)")
     _, terminal = languages(lang)
     spec = load_scenario(scenario)
     numbers = {"runs": whole("--runs", runs), "seed": whole("--seed", seed), "workers": whole("--workers", workers)}
     with stages(f"sim size {spec.name}", show=not (quiet or as_json)) as progress:
-        result = run_sizing(spec, risk=risk, **numbers, out=out, force=force, progress=progress)
+        result = run_sizing(spec, risk=risk, **numbers, out=out, force=force, basis=basis, progress=progress)
+    files = [result.out / "sizing.parquet", result.out / "sizing.csv"]
+    if result.cash is not None:
+        files += [result.out / "sizing_cash.parquet", result.out / "sizing_cash.csv"]
     if as_json:
         print_json({"out": str(result.out), "runs": result.base.manifest.runs, "seed": result.base.manifest.seed,
-                    "risk": risk, "sizing": result.table, "not_sized": [{"what": w, "why": y} for w, y in result.skipped],
-                    "files": [str(result.out / "sizing.parquet"), str(result.out / "sizing.csv")]})
+                    "risk": risk, "basis": basis, "sizing": result.table,
+                    **({"cash": result.cash} if result.cash is not None else {}),
+                    "not_sized": [{"what": w, "why": y} for w, y in result.skipped], "files": [str(f) for f in files]})
     elif quiet:
-        print(result.out / "sizing.parquet")
-        print(result.out / "sizing.csv")
+        for f in files:
+            print(f)
     else:
         print_sizing(result, risk, console(), lang=terminal)
 
@@ -88,4 +101,35 @@ def print_sizing(result: Sizing, risk: float, console: Console, *, lang: Lang = 
     console.print(tr(lang, "The 95% CI is the Monte Carlo uncertainty of the budget needed (more runs narrow it); the "
                            "confirmation reuses the same random draws, so it checks the rationing, not that uncertainty."),
                   style="dim")
-    console.print(tr(lang, "sizing: {files}", files=f"{result.out / 'sizing.parquet'}, {result.out / 'sizing.csv'}"))
+    if result.cash is not None:
+        console.print()
+        show(console, cash_table(result, risk, lang))
+        console.print(tr(lang, "Cash on a cash basis: the amount the year's cash exceeds in at most {risk} of runs, with "
+                               "the budgets above; years after the horizon are the tail of commitments made in it.",
+                         risk=percent(risk, 1)), style="dim")
+    files = [result.out / "sizing.parquet", result.out / "sizing.csv"]
+    if result.cash is not None:
+        files += [result.out / "sizing_cash.parquet", result.out / "sizing_cash.csv"]
+    console.print(tr(lang, "sizing: {files}", files=", ".join(str(f) for f in files)))
+
+
+def cash_table(result: Sizing, risk: float, lang: Lang) -> Table:
+    """The cash budget per pool (all funders) and per funder (all pools) and fiscal year."""
+    table = Table(title=tr(lang, "Cash each fiscal year with those budgets: budget needed at {risk} risk on a cash basis (万元)",
+                           risk=percent(risk, 1)),
+                  title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True,
+                  show_edge=False, pad_edge=False)
+    table.add_column(tr(lang, "pool · funder"), max_width=30, overflow="fold")
+    for name in ("year", "budget", "committed\nmean", "paid\nmean", "needed\ncash", "needed\n95% CI", "outstanding\nyear end"):
+        table.add_column(tr(lang, name), justify="right", no_wrap=True)
+    single = result.base.manifest.single_policy
+    for _, part in result.cash.group_by("pool", "funder", maintain_order=True):
+        for i, r in enumerate(part.iter_rows(named=True)):
+            pool = tr(lang, "all pools") if r["pool"] == ALL else short_pool(r["pool"], single)
+            funder = tr(lang, "all funders") if r["funder"] == ALL else tr(lang, r["funder"])
+            table.add_row(f"{pool} · {funder}" if i == 0 else "", str(r["year"]),
+                          wan(r["budget_yuan"], 0) if r["budget_yuan"] is not None else "—",
+                          wan(r["committed_mean"], 0), wan(r["paid_mean"], 0), wan_up(r["paid_needed"]),
+                          interval(r["paid_needed_lo"], r["paid_needed_hi"], wan_up), wan(r["outstanding_mean"], 0),
+                          end_section=i == part.height - 1)
+    return table

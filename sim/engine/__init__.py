@@ -9,6 +9,7 @@ the run's :class:`~sim.engine.decisions.Decisions`, each application's
 time in :mod:`~sim.engine.ledger`) and the fast engine (:mod:`~sim.engine.fast`, whole
 pool-years over arrays in :mod:`~sim.engine.vectorised`), which must agree to the yuan.
 Both dispatch each pool's rationing rule through one table, :mod:`~sim.engine.rationing`;
-:mod:`~sim.engine.choice` picks the engine.  Imports only from the policy and scenario
+:mod:`~sim.engine.choice` picks the engine.  Then, the same for both engines, when each
+grant is paid (:mod:`~sim.engine.payments`).  Imports only from the policy and scenario
 stages.
 """

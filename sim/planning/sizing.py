@@ -15,7 +15,15 @@ pool runs dry in at most one year out of twenty?".  Sizing answers in three step
 The confirmation uses the same random draws (common random numbers), so it checks the
 rationing mechanics the demand criterion leaves out (count limits, all-or-nothing
 grants, ranked calls, top-ups that grow after a partial grant), not the Monte Carlo
-error: that is the interval of step 2.  A pool with one budget over the policy's life is
+error: that is the interval of step 2.
+
+That is the **commitment** basis (the default): a pool's budget limits what is granted
+in a year.  On the **cash** basis (``basis="cash"``) the same three steps size the pools,
+and then the run with the sized budgets (``confirm/``, else ``base/``) says what the
+treasury pays each fiscal year: per pool (all its funders) and per funder (all pools),
+the cash budget needed at ``risk`` — the amount the year's cash exceeds in at most that
+share of runs (:mod:`sim.report.cash`) — beside the commitments, for every year with
+cash, the tail after the horizon included, and for pools without a limit too.  A pool with one budget over the policy's life is
 sized as one amount on its demand cumulated over the horizon.  Pools with no limit are
 not sized (``sim report`` shows what they would need); pool-years without any demand
 keep their budget.
@@ -32,11 +40,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import polars as pl
 
-from sim.errors import OutputError
+from sim.errors import OptionError, OutputError
+from sim.report.cash import ALL, cash_budgets, several_funders
 from sim.report.figures import pool_meta, pool_risk, pool_runs
 from sim.runs.lock import locked
 from sim.runs.runner import RunResult, check_options, output_folder, simulate
@@ -48,15 +57,25 @@ COLUMNS = ("pool", "title", "rationing", "period", "year", "budget_yuan", "runs"
            "p_dry_confirmed", "p_dry_confirmed_se", "p_dry_confirmed_hi", "within_risk")
 
 
+Basis = Literal["commitment", "cash"]
+CASH_COLUMNS = ("pool", "title", "funder", "year", "budget_yuan", "runs", "committed_mean", "committed_needed",
+                "paid_mean", "paid_needed", "paid_needed_lo", "paid_needed_hi", "outstanding_mean", "lapsed_mean", "risk")
+
+
 @dataclass
 class Sizing:
-    """A sizing's results: the table (see :func:`size`), both runs, and the pools left out and why."""
+    """A sizing's results: the table (see :func:`size`), both runs, and the pools left out and why.
+
+    ``cash`` (basis cash): the cash budget per pool or funder and fiscal year with the sized budgets.
+    """
 
     table: pl.DataFrame
     base: RunResult
     confirm: RunResult | None
     skipped: list[tuple[str, str]] = field(default_factory=list)
     out: Path = Path(".")
+    basis: Basis = "commitment"
+    cash: pl.DataFrame | None = None
 
 
 def size(
@@ -68,6 +87,7 @@ def size(
     workers: int | None = None,
     out: str | Path | None = None,
     force: bool = False,
+    basis: Basis = "commitment",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Sizing:
     """Size every pool with a budget at ``risk``; confirm with a second run; write the results.
@@ -81,17 +101,29 @@ def size(
     p_dry_confirmed_hi (Wilson upper bound) with the sized budgets, and within_risk
     (p_dry_confirmed ≤ risk).
 
-    Raises :class:`OutputError` if ``out`` holds an earlier sizing and not ``force``.
+    With ``basis="cash"`` it also writes ``sizing_cash.parquet`` and ``sizing_cash.csv``:
+    per pool (funder ``all``) and per funder (pool ``all``; and both ``all`` when there are
+    several funders) and fiscal year with cash, from
+    the run with the sized budgets: pool, title, funder, year, budget_yuan (the pool's
+    budget in that run; null without a limit or after the horizon), runs, committed_mean,
+    committed_needed, paid_mean, paid_needed with paid_needed_lo/hi (95% interval),
+    outstanding_mean (at the year's end), lapsed_mean, risk.
+
+    Raises :class:`OptionError` for a basis other than commitment or cash, and
+    :class:`OutputError` if ``out`` holds an earlier sizing and not ``force``.
     """
     check_options(runs=runs, seed=seed, batch_size=None, workers=workers, engine="auto", resume=False, force=force)
+    if basis not in ("commitment", "cash"):
+        raise OptionError("--basis", basis, "must be commitment (what a pool's budget limits: grants in the year "
+                          "decided; the default) or cash (what the treasury pays each year)")
     out = output_folder(out, scenario) if out is not None else Path("outputs") / f"{scenario.name}-size"
     with locked(out):
         _prepare(out, force)
-        return _size(scenario, out, risk=risk, runs=runs, seed=seed, workers=workers, progress=progress)
+        return _size(scenario, out, risk=risk, runs=runs, seed=seed, workers=workers, basis=basis, progress=progress)
 
 
 def _size(scenario: Scenario, out: Path, *, risk: float, runs: int | None, seed: int | None, workers: int | None,
-          progress: Callable[[str, int, int], None] | None) -> Sizing:
+          basis: Basis, progress: Callable[[str, int, int], None] | None) -> Sizing:
     report = (lambda stage: (lambda done, total: progress(stage, done, total))) if progress else (lambda stage: None)
     base = simulate(scenario, runs=runs, seed=seed, workers=workers, out=out / "base", force=True, progress=report("base"))
     n = base.manifest.runs
@@ -113,8 +145,25 @@ def _size(scenario: Scenario, out: Path, *, risk: float, runs: int | None, seed:
     table = (sized.with_columns((pl.col("budget_needed_yuan") - pl.col("budget_yuan")).alias("change_yuan"),
                                 (pl.col("p_dry_confirmed") <= pl.col("risk") + 1e-12).alias("within_risk"))
              .select(COLUMNS).sort("pool", "year"))
-    _write(out, table, base.manifest)
-    return Sizing(table=table, base=base, confirm=confirm, skipped=skipped, out=out)
+    cash = _cash(confirm or base, risk) if basis == "cash" else None
+    _write(out, table, base.manifest, cash)
+    return Sizing(table=table, base=base, confirm=confirm, skipped=skipped, out=out, basis=basis, cash=cash)
+
+
+def _cash(result: RunResult, risk: float) -> pl.DataFrame:
+    """The cash each fiscal year of a run, per pool and per funder, with the cash budget needed at ``risk``."""
+    manifest = result.manifest
+    if "cash_years" not in manifest.tables:
+        raise OutputError(f"{result.out}: the run has no cash tables; sizing on a cash basis needs a run that records payments")
+    budgets = cash_budgets(scan(result.out, "cash_years"), runs=manifest.runs, risk=risk)
+    pools = pool_meta(manifest)
+    overall = ALL in several_funders(budgets)  # with several funders, everything together too
+    totals = ((pl.col("funder") == ALL) & (pl.col("pool") != ALL) | (pl.col("pool") == ALL) & (pl.col("funder") != ALL)
+              | (pl.col("pool") == ALL) & (pl.col("funder") == ALL) & pl.lit(overall))
+    moves = (pl.col("paid_mean") > 0) | (pl.col("committed_mean") > 0) | (pl.col("outstanding_mean") > 0)
+    return (budgets.filter(totals & moves)
+            .join(pools.select("pool", "year", "title", "budget_yuan"), on=["pool", "year"], how="left")
+            .select(CASH_COLUMNS).sort(pl.col("pool") == ALL, "pool", pl.col("funder") == ALL, "funder", "year"))
 
 
 def _prepare(out: Path, force: bool) -> None:
@@ -182,12 +231,22 @@ SIZING_UNITS = {"budget_yuan": "yuan", "demand_mean": "yuan", "budget_needed_yua
                 "budget_needed_hi": "yuan", "change_yuan": "yuan", "p_dry": "share", "risk": "share"}
 
 
-def _write(out: Path, table: pl.DataFrame, manifest) -> None:
-    metadata = manifest.parquet_metadata("sizing", SIZING_UNITS)
-    parquet = lambda path: table.write_parquet(path, metadata=metadata)  # noqa: E731
-    for name, writer in (("sizing.parquet", parquet), ("sizing.csv", table.write_csv)):
-        path = out / name
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        writer(tmp)
-        os.replace(tmp, path)
+CASH_UNITS = {"budget_yuan": "yuan (null: no limit, or after the horizon)", "committed_mean": "yuan",
+              "committed_needed": "yuan", "paid_mean": "yuan", "paid_needed": "yuan", "paid_needed_lo": "yuan",
+              "paid_needed_hi": "yuan", "outstanding_mean": "yuan", "lapsed_mean": "yuan", "risk": "share"}
+
+
+def _write(out: Path, table: pl.DataFrame, manifest, cash: pl.DataFrame | None) -> None:
+    frames = [("sizing", table, SIZING_UNITS)] + ([("sizing_cash", cash, CASH_UNITS)] if cash is not None else [])
+    for stem, frame, units in frames:
+        metadata = manifest.parquet_metadata(stem, units)
+        parquet = lambda path, frame=frame, metadata=metadata: frame.write_parquet(path, metadata=metadata)  # noqa: E731
+        for name, writer in ((f"{stem}.parquet", parquet), (f"{stem}.csv", frame.write_csv)):
+            path = out / name
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            writer(tmp)
+            os.replace(tmp, path)
+    if cash is None:
+        for name in ("sizing_cash.parquet", "sizing_cash.csv"):  # an earlier sizing's cash table is not this one's
+            (out / name).unlink(missing_ok=True)
 

@@ -464,6 +464,34 @@ class Pool(Strict):
         return self.budget
 
 
+PaymentKind = Literal["decision", "redemption", "milestone", "instalments"]
+
+
+class Payment(Strict):
+    """When a program's grant leaves the treasury, as the text says.
+
+    A budget is appropriated for the cash paid in a year, and a grant is often paid after
+    the year it is decided.  ``kind``:
+
+    - ``decision`` (what a program without ``payment`` does): paid when granted;
+    - ``redemption``: a voucher issued at the decision is paid when the firm redeems it,
+      after using and paying for the service (Baoding 5.: 先行支付全额费用,并提出兑付申请,
+      经主管部门审核通过后予以兑付); part of it may never be redeemed;
+    - ``milestone``: an award decided now is paid once the project reaches a milestone
+      (Yinchuan 第三條: 待項目建成投產後); a project that never gets there is never paid;
+    - ``instalments``: paid in yearly parts as the work progresses (Binjiang （四）:
+      根据实际投入进度分年度予以补助).
+
+    The texts never give the numbers (how many months after, how much is never redeemed,
+    the yearly shares): those are a scenario's assumptions (``programs.<key>.payment``).
+    """
+
+    kind: PaymentKind
+    clause: str
+    quote: str
+    note: str | None = None
+
+
 class Program(Strict):
     """One clause or sub-item that pays money or vouchers.
 
@@ -488,6 +516,7 @@ class Program(Strict):
     same_year: SameYear | None = None
     all_or_nothing: bool = False
     funding: Funding | None = None
+    payment: Payment | None = None
     enabled: bool = True
     instead_of: str | None = None
     note: str | None = None
@@ -499,6 +528,11 @@ class Program(Strict):
         if self.same_year is not None and not self.one_time:
             raise ValueError("@same_year: only a one-time award (once: true) is tied to one year")
         return self
+
+    @property
+    def pays_on(self) -> PaymentKind:
+        """When the grant is paid: the text's ``payment.kind``, else at the decision."""
+        return self.payment.kind if self.payment is not None else "decision"
 
     @property
     def one_time(self) -> bool:

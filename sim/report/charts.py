@@ -1,9 +1,11 @@
 """Charts of a budget report, drawn with matplotlib as SVG whose text stays text.
 
-Four pictures answer a finance department's questions at a glance:
+Five pictures answer a finance department's questions at a glance:
 
 - a fan of cumulative grants through each pool's year (10th/50th/90th percentile of
   runs) against the budget line: when does the money go, and does it reach the line;
+- a fan of cumulative cash through each fiscal year, month by month, against the pool's
+  budget and the cash budget needed: when the treasury pays;
 - the distribution of each pool's annual demand with the budget and the budget needed
   at the target risk marked: how far the budget is from what firms ask;
 - the probability that each pool has run dry by each date;
@@ -107,6 +109,47 @@ def fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | Non
                  y=1.12, fontsize=10)
     _legend(fig, axes)
     return svg(fig)
+
+
+def cash_fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | None], needed: dict[int, int | None],
+             years: list[int], *, title: str | None = None, lang: Lang = "en") -> str | None:
+    """Cumulative cash through each fiscal year of ``pool``, month by month: p10–p90 band, median, budget lines.
+
+    ``frame`` is :func:`sim.report.cash.cash_fan` (all pools); ``budgets`` maps a budget
+    year to the pool's budget (its ceiling on commitments; None: no limit); ``needed`` maps
+    a year to the cash budget needed at the report's risk.  One panel per year with cash.
+    """
+    part = frame.filter(pl.col("pool") == pool)
+    shown = [y for y in years if part.filter((pl.col("year") == y) & (pl.col("p90") > 0)).height]
+    if not shown:
+        return None
+    fig, axes = _year_axes(len(shown))
+    for ax, year in zip(axes, shown):
+        rows = part.filter(pl.col("year") == year).sort("month")
+        ax.set_title(f"{year}")
+        ends = [dt.date(year, 1, 1)] + [_month_end(m) for m in rows["month"].to_list()]
+        lo, mid, hi = ([0.0] + list(rows[c].to_numpy() / WAN) for c in ("p10", "p50", "p90"))
+        ax.fill_between(ends, lo, hi, step="pre", color=FAN_COLOUR, alpha=0.25, linewidth=0, label=tr(lang, "10–90% of runs"))
+        ax.step(ends, mid, where="pre", color=FAN_COLOUR, linewidth=1.6, label=tr(lang, "median"))
+        if budgets.get(year) is not None:
+            ax.axhline(budgets[year] / WAN, color=BUDGET_COLOUR, linestyle="--", linewidth=1.2,
+                       label=tr(lang, "budget (ceiling on commitments)"))
+        if needed.get(year):
+            ax.axhline(needed[year] / WAN, color=NEEDED_COLOUR, linewidth=1.2, label=tr(lang, "cash budget needed"))
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+        ax.xaxis.set_major_formatter(MONTH_ZH if lang == "zh" else mdates.DateFormatter("%b"))
+        ax.set_xlim(dt.date(year, 1, 1), dt.date(year, 12, 31))
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel(tr(lang, "paid since 1 Jan (万元)"))
+    axes[0].set_ylim(bottom=0)
+    fig.suptitle(tr(lang, "Cumulative cash through the year: {pool}", pool=_label(title, label)), x=0.01, ha="left",
+                 y=1.12, fontsize=10)
+    _legend(fig, axes)
+    return svg(fig)
+
+
+def _month_end(first: dt.date) -> dt.date:
+    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def _legend(fig, axes) -> None:

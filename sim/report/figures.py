@@ -398,6 +398,10 @@ class Report:
     pool_demand: pl.DataFrame    # per run: pool, year, period, run, demand (as counted against the budget)
     dry_curve: pl.DataFrame      # dry_curve
     fan: pl.DataFrame | None     # cumulative_grants; None when the run has no awards table
+    cash: pl.DataFrame | None = None          # sim.report.cash.cash_budgets; None for a run without cash tables
+    cash_figures: pl.DataFrame | None = None  # sim.report.cash.cash_figures
+    cash_fan: pl.DataFrame | None = None      # sim.report.cash.cash_fan
+    cash_monthly: pl.DataFrame | None = None  # sim.report.cash.cash_monthly
     sensitivity: pl.DataFrame | None = None  # sim.report.sensitivity.sensitivity; None without uncertain numbers
 
     @property
@@ -480,15 +484,30 @@ def _figures(out: Path, manifest: Manifest, risk: float) -> Report:
         dry_curve=dry_curve(exposure, runs=runs),
         fan=fan,
         sensitivity=ranking,
+        **_cash(out, manifest, risk),
     )
+
+
+def _cash(out: Path, manifest: Manifest, risk: float) -> dict[str, pl.DataFrame]:
+    """The cash figures, when the run has its cash tables (runs written before them have none)."""
+    if "cash_years" not in manifest.tables:
+        return {}
+    from sim.report import cash  # it builds on this module's distributions
+
+    years, months = scan(out, "cash_years", manifest=manifest), scan(out, "cash_months", manifest=manifest)
+    runs = manifest.runs
+    return {"cash": cash.cash_budgets(years, runs=runs, risk=risk), "cash_figures": cash.cash_figures(years, runs=runs),
+            "cash_fan": cash.cash_fan(months, runs=runs), "cash_monthly": cash.cash_monthly(months, runs=runs)}
 
 
 def summary_long(report: Report) -> pl.DataFrame:
     """Every figure as one tidy table, the layout of ``summary.parquet``.
 
-    Columns: kind (program|pool|funder), key (policy.program, pool or funder), year,
-    measure (demand, granted, unmet; for pools also p_dry, dry_date, budget,
-    budget_needed), stat (mean, se, p5, p5_lo, p5_hi, …, p99_hi; for p_dry: value, se,
+    Columns: kind (program|pool|funder|cash), key (policy.program, pool, funder, or
+    ``pool|funder`` for cash, ``all`` for a total), year, measure (demand, granted, unmet;
+    for pools also p_dry, dry_date, budget, budget_needed; for cash committed, paid,
+    outstanding, lapsed, budget_needed_commitment, budget_needed_cash), stat (mean, se,
+    p5, p5_lo, p5_hi, …, p99_hi; for p_dry: value, se,
     lo, hi; for dry_date: p10, p50, p50_lo, p50_hi, p90; for budget: value; for
     budget_needed: value, lo, hi), value (Float64), unit (yuan | share | date: days since
     1970-01-01).  Null values (an interval N runs cannot bound) are kept as nulls.
@@ -516,6 +535,14 @@ def summary_long(report: Report) -> pl.DataFrame:
         parts.append(r.select(pl.lit("pool").alias("kind"), pl.col("pool").alias("key"), "year",
                               pl.lit(measure).alias("measure"), pl.lit(stat).alias("stat"), value.alias("value"),
                               pl.lit(unit).alias("unit")))
+    if report.cash_figures is not None:
+        key = pl.concat_str("pool", pl.lit("|"), "funder")
+        parts.append(melt(report.cash_figures, "cash", key))
+        for basis, m in (("commitment", "committed"), ("cash", "paid")):
+            for stat, col in (("value", f"{m}_needed"), ("lo", f"{m}_needed_lo"), ("hi", f"{m}_needed_hi")):
+                parts.append(report.cash.select(pl.lit("cash").alias("kind"), key.alias("key"), "year",
+                                                pl.lit(f"budget_needed_{basis}").alias("measure"), pl.lit(stat).alias("stat"),
+                                                pl.col(col).cast(pl.Float64).alias("value"), pl.lit("yuan").alias("unit")))
     return pl.concat(parts).with_columns(pl.col("year").cast(pl.Int32))
 
 

@@ -179,6 +179,64 @@ ZH: dict[str, str] = {
     "same random draws, so it checks the rationing, not that uncertainty.":
         "95%区间为所需预算的蒙特卡洛不确定性（增加模拟次数可收窄）；复核使用同一组随机抽样，检验的是分配规则，而非该不确定性。",
     "sizing: {files}": "预算测算结果：{files}",
+    # cash
+    "Commitments and cash": "承诺与现金支付",
+    "Commitments and cash per fiscal year": "各财政年度承诺额与现金支付",
+    "Not available: this run has no cash tables (it was written before sim recorded payments); run the scenario again.":
+        "无法列示：本次运行没有现金支付表（由记录支付时间之前的 sim 版本生成）；请重新运行情景。",
+    "A pool's budget limits <b>commitments</b>: grants, in the year they are decided. The treasury pays <b>cash</b> "
+    "when the grant is paid, which the texts put later for some programs (vouchers when redeemed, awards on completion, "
+    "platforms by year), so cash runs into the years after the horizon. <b>Budget needed</b> on each basis: the "
+    "smallest amount the year's commitments (or cash) exceed in at most {risk} of runs; <b>outstanding</b>: committed "
+    "by the year's end and not yet paid nor lapsed; <b>lapsed</b>: never paid (vouchers never redeemed, projects never "
+    "completed).":
+        "资金池预算控制的是<b>承诺额</b>：按决定年度计的核定金额。国库在实际支付时支出<b>现金</b>，而部分项目的政策文本规定"
+        "事后支付（算力券兑付时、项目建成后、平台按年度），因此现金支出延续到测算期之后的年度。各口径的<b>所需预算</b>："
+        "当年承诺额（或现金支付）超过该金额的模拟占比不高于 {risk} 的最小金额；<b>年末未付</b>：截至年末已承诺、"
+        "尚未支付也未失效的金额；<b>失效</b>：永不支付的金额（未兑付的算力券、未建成的项目）。",
+    "committed mean ± se": "承诺额 均值 ± 标准误", "paid mean ± se": "现金支付 均值 ± 标准误",
+    "needed at {risk}, commitment basis": "{risk} 风险所需预算（承诺口径）",
+    "needed at {risk}, cash basis": "{risk} 风险所需预算（现金口径）",
+    "outstanding at year end (mean)": "年末未付（均值）", "lapsed (mean)": "失效（均值）",
+    "all pools": "全部资金池", "all funders": "各级合计",
+    "For each month of a fiscal year, what the pool has paid since 1 January: the median run (line) and the 10th–90th "
+    "percentile of runs (band), against its budget, a ceiling on commitments (dashed), and the cash budget needed at "
+    "{risk} (solid).":
+        "财政年度内每个月，资金池自1月1日起的累计现金支付：中位数（实线）及第10–90百分位区间（阴影）；虚线为资金池预算"
+        "（承诺额上限），实线为 {risk} 风险下现金口径所需预算。",
+    "Paid when committed (cash = commitments each year): {pools}.": "承诺即支付（各年度现金支付 = 承诺额）：{pools}。",
+    "budget (ceiling on commitments)": "预算（承诺额上限）", "cash budget needed": "现金口径所需预算",
+    "paid since 1 Jan (万元)": "1月1日起累计支付（万元）", "Cumulative cash through the year: {pool}": "年内累计现金支付：{pool}",
+    "Commitments and cash (万元); budget needed at {risk} risk on each basis": "承诺额与现金支付（万元）；{risk} 风险下各口径所需预算",
+    "pool · funder": "资金池 · 出资方", "committed\nmean": "承诺额\n均值", "needed\ncommitment": "所需\n承诺口径",
+    "paid\nmean": "支付\n均值", "needed\ncash": "所需\n现金口径", "outstanding\nyear end": "年末\n未付",
+    "lapsed\nmean": "失效\n均值",
+    "No cash tables: this run was written before sim recorded payments; run it again for cash by year.":
+        "没有现金支付表：本次运行由记录支付时间之前的 sim 版本生成；重新运行可得各年度现金支付。",
+    "Cash by year": "年度现金支付", "Cash by month": "月度现金支付", "month": "月份",
+    "committed mean (万元)": "承诺额均值（万元）", "committed se (万元)": "承诺额标准误（万元）",
+    "committed p50 (万元)": "承诺额p50（万元）", "needed, commitment basis (万元)": "所需预算·承诺口径（万元）",
+    "needed, commitment basis, 95% CI low (万元)": "所需预算·承诺口径95%下限（万元）",
+    "needed, commitment basis, 95% CI high (万元)": "所需预算·承诺口径95%上限（万元）",
+    "paid mean (万元)": "支付均值（万元）", "paid se (万元)": "支付标准误（万元）", "paid p50 (万元)": "支付p50（万元）",
+    "needed, cash basis (万元)": "所需预算·现金口径（万元）",
+    "needed, cash basis, 95% CI low (万元)": "所需预算·现金口径95%下限（万元）",
+    "needed, cash basis, 95% CI high (万元)": "所需预算·现金口径95%上限（万元）",
+    "outstanding at year end, mean (万元)": "年末未付均值（万元）", "outstanding at year end, p95 (万元)": "年末未付p95（万元）",
+    "lapsed mean (万元)": "失效均值（万元）", "paid {p} (万元)": "支付{p}（万元）",
+    "per pool and funder and fiscal year (the years after the horizon included): commitments (grants in the year "
+    "decided) and cash (paid in the year), each with the budget needed at {risk} risk (the amount exceeded in at most "
+    "that share of runs); outstanding = committed and neither paid nor lapsed at the year's end; lapsed = never paid":
+        "按资金池、出资方和财政年度（含测算期之后的年度）：承诺额（按决定年度计的核定金额）与现金支付（当年实际支付），"
+        "各附 {risk} 风险下的所需预算（超过该金额的模拟占比不高于该风险）；年末未付 = 截至年末已承诺、既未支付也未失效；"
+        "失效 = 永不支付",
+    "not available: the run has no cash tables (run it again)": "无：本次运行没有现金支付表（请重新运行）",
+    "cash paid per pool and funder and month: mean and percentiles across runs": "按资金池、出资方和月份的现金支付：各次模拟的均值与百分位数",
+    "Cash each fiscal year with those budgets: budget needed at {risk} risk on a cash basis (万元)":
+        "按上述预算各财政年度的现金支付：{risk} 风险下现金口径所需预算（万元）",
+    "Cash on a cash basis: the amount the year's cash exceeds in at most {risk} of runs, with the budgets above; years "
+    "after the horizon are the tail of commitments made in it.":
+        "现金口径：按上述预算，当年现金支付超过该金额的模拟占比不高于 {risk}；测算期之后的年度为测算期内承诺的后续支付。",
     # sweep
     "Sweep: {title}": "方案比较：{title}",
     "{n} variants × {runs} runs, seed {seed} for all (common random numbers) → {out}":

@@ -19,6 +19,7 @@ import polars as pl
 from sim import __version__
 from sim.errors import OutputError
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
+from sim.report.cash import ALL, paid_later, several_funders
 from sim.report.figures import QUANTILES, Report, imprecise, pct, shown_pools, summary_long
 from sim.report.lang import Lang, tr
 from sim.report.page import BudgetRow, Cell, box, budget_box, document, esc, figure, section, table
@@ -88,12 +89,12 @@ def html(report: Report, *, lang: Lang = "zh") -> str:
             f"{dt.datetime.now():%Y-%m-%d %H:%M} {tr(lang, 'by sim {version}', version=__version__)}")
     nav = " ".join(f'<a href="#{i}">{esc(tr(lang, t))}</a>' for i, t in (
         ("risk", "Risk & budget needed"), *((("sensitivity", "What drives it"),) if report.sensitivity is not None else ()),
-        ("try-budget", "Try a budget"), ("chart-fan", "Grants through the year"),
+        ("try-budget", "Try a budget"), ("cash", "Commitments and cash"), ("chart-fan", "Grants through the year"),
         ("chart-demand", "Demand"), ("chart-dry", "Running dry"), ("chart-funders", "Funders"), ("pools", "Pools"),
         ("programs", "Programs"), ("funders", "Funder table")))
     body = [f"<h1>{esc(title)}</h1>", f'<p class="meta">{meta}</p>', f"<nav>{nav}</nav>", _how_to_read(report, lang),
             _notes(report, lang), _risk_section(report, lang), _sensitivity_section(report, lang),
-            _budget_section(report, lang), _fan_section(report, lang),
+            _budget_section(report, lang), _cash_section(report, lang), _fan_section(report, lang),
             _demand_section(report, lang), _dry_section(report, lang), _funder_chart_section(report, lang),
             _pool_table_section(report, lang), _program_table_section(report, lang), _funder_table_section(report, lang)]
     return document(title, "".join(body), lang="zh-CN" if lang == "zh" else "en")
@@ -263,6 +264,83 @@ def _budget_section(report: Report, lang: Lang) -> str:
                      "start of the horizon.", runs=report.runs)
     return section("try-budget", tr(lang, "Try a budget: chance of running dry and unmet demand"),
                    f"<p>{intro}</p>" + budget_box(rows, headers))
+
+
+def cash_rows(report: Report) -> pl.DataFrame:
+    """The rows of :attr:`Report.cash` worth showing, in order: each shown pool (its total first, then its
+    funders if it has several), then every pool (each funder, then all); years in which nothing is
+    committed, paid, outstanding or lapsed in any run are left out."""
+    frame = report.cash
+    moves = (pl.col("committed_needed") > 0) | (pl.col("paid_needed") > 0) | (pl.col("outstanding_mean") > 0) | (
+        pl.col("lapsed_mean") > 0) | (pl.col("committed_mean") > 0) | (pl.col("paid_mean") > 0)
+    several = set(several_funders(frame))
+    shown = set(shown_pools(report)) | {ALL}
+    keep = (pl.col("pool").is_in(list(shown)) & ((pl.col("funder") == ALL) | pl.col("pool").is_in(list(several))))
+    return (frame.filter(keep & moves)
+            .sort(pl.col("pool") == ALL, "pool", pl.col("funder") != ALL, "funder", "year"))
+
+
+def _cash_label(report: Report, pool: str, lang: Lang, rowspan: int) -> Cell:
+    if pool == ALL:
+        return Cell(tr(lang, "all pools"), rowspan=rowspan, cls="title")
+    return _pool_cell(report, pool, rowspan)
+
+
+def _cash_section(report: Report, lang: Lang) -> str:
+    """Per pool and funder and fiscal year: commitments and cash side by side, and the fans of cash through each year."""
+    from sim.report import charts  # matplotlib loads only when a page is drawn
+
+    heading = tr(lang, "Commitments and cash per fiscal year")
+    if report.cash is None:
+        return section("cash", heading, '<p class="missing">' + tr(lang, "Not available: this run has no cash tables "
+                                                                       "(it was written before sim recorded payments); "
+                                                                       "run the scenario again.") + "</p>")
+    risk = percent(report.risk, 1)
+    intro = tr(lang, "A pool's budget limits <b>commitments</b>: grants, in the year they are decided. The treasury pays "
+                     "<b>cash</b> when the grant is paid, which the texts put later for some programs (vouchers when "
+                     "redeemed, awards on completion, platforms by year), so cash runs into the years after the "
+                     "horizon. <b>Budget needed</b> on each basis: the smallest amount the year's commitments (or cash) "
+                     "exceed in at most {risk} of runs; <b>outstanding</b>: committed by the year's end and not yet paid "
+                     "nor lapsed; <b>lapsed</b>: never paid (vouchers never redeemed, projects never completed).", risk=risk)
+    headers = [tr(lang, "pool"), tr(lang, "funder"), tr(lang, "year"), Cell(tr(lang, "committed mean ± se"), num=True),
+               Cell(tr(lang, "needed at {risk}, commitment basis", risk=risk), num=True),
+               Cell(tr(lang, "paid mean ± se"), num=True), Cell(tr(lang, "needed at {risk}, cash basis", risk=risk), num=True),
+               Cell(tr(lang, "outstanding at year end (mean)"), num=True), Cell(tr(lang, "lapsed (mean)"), num=True)]
+    rows = []
+    frame = cash_rows(report)
+    for (pool,), by_pool in frame.group_by("pool", maintain_order=True):
+        for j, ((funder,), part) in enumerate(by_pool.group_by("funder", maintain_order=True)):
+            for i, r in enumerate(part.iter_rows(named=True)):
+                lead = [_cash_label(report, pool, lang, by_pool.height) if i == 0 and j == 0 else None]
+                lead += [Cell(tr(lang, "all funders") if funder == ALL else tr(lang, funder), rowspan=part.height)] if i == 0 else [None]
+                rows.append(lead + [
+                    Cell(str(r["year"])),
+                    Cell(f"{wan(r['committed_mean'], 0)} ± {wan(r['committed_se'], 0)}", num=True),
+                    Cell(wan_up(r["committed_needed"]), num=True,
+                         tip=tr(lang, "95% CI {interval}", interval=interval(r["committed_needed_lo"], r["committed_needed_hi"], wan_up))),
+                    Cell(f"{wan(r['paid_mean'], 0)} ± {wan(r['paid_se'], 0)}", num=True),
+                    Cell(wan_up(r["paid_needed"]), num=True,
+                         tip=tr(lang, "95% CI {interval}", interval=interval(r["paid_needed_lo"], r["paid_needed_hi"], wan_up))),
+                    Cell(wan(r["outstanding_mean"], 0), num=True), Cell(wan(r["lapsed_mean"], 0), num=True)])
+    parts = [f"<p>{intro}</p>", table(headers, rows)]
+    later = sorted(set(paid_later(report.cash)) & set(shown_pools(report)))
+    single = single_policy(report)
+    if later:
+        parts.append(f"<p>{tr(lang, 'For each month of a fiscal year, what the pool has paid since 1 January: the median run (line) and the 10th–90th percentile of runs (band), against its budget, a ceiling on commitments (dashed), and the cash budget needed at {risk} (solid).', risk=risk)}</p>")
+        for pool in later:
+            budgets = dict(report.pool_risk.filter(pl.col("pool") == pool).select("year", "budget_yuan").iter_rows())
+            if report.pool_risk.filter(pl.col("pool") == pool)["period"][0] == "life":
+                budgets = {}
+            needed = dict(report.cash.filter((pl.col("pool") == pool) & (pl.col("funder") == ALL))
+                          .select("year", "paid_needed").iter_rows())
+            chart = charts.cash_fan(report.cash_fan, pool, short_pool(pool, single), budgets, needed, sorted(needed),
+                                    title=pool_titles(report).get(pool), lang=lang)
+            if chart:
+                parts.append(figure(chart, f"{pool_titles(report).get(pool, '')} {pool}"))
+    same = sorted(set(report.active_pools()) - set(later))
+    if same:
+        parts.append(f"<p>{tr(lang, 'Paid when committed (cash = commitments each year): {pools}.', pools=', '.join(esc(short_pool(p, single)) for p in same))}</p>")
+    return section("cash", heading, "".join(parts))
 
 
 def _fan_section(report: Report, lang: Lang) -> str:

@@ -1,4 +1,4 @@
-"""The report in a terminal: four compact tables that fit in 100 columns, and how any table is shown.
+"""The report in a terminal: compact tables that fit in 100 columns, and how any table is shown.
 
 A finance officer at a terminal wants the answer first: which pool runs dry, how likely,
 and what budget keeps it under the target risk; then demand and grants per pool, per
@@ -20,6 +20,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from sim.report.cash import ALL, paid_later, several_funders
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
 from sim.report.figures import Report, imprecise, shown_pools
 from sim.report.lang import Lang, tr
@@ -144,6 +145,29 @@ def funder_table(report: Report, lang: Lang = "en") -> Table:
     return t
 
 
+def cash_table(report: Report, lang: Lang = "en") -> Table:
+    """Commitments and cash per year, with the budget needed on each basis: pools paid later, then all pools by funder."""
+    risk = percent(report.risk, 0)
+    t = _table(tr(lang, "Commitments and cash (万元); budget needed at {risk} risk on each basis", risk=risk))
+    t.add_column(tr(lang, "pool · funder"), max_width=30, overflow="fold")
+    _num(t, lang, "year", "committed\nmean", "needed\ncommitment", "paid\nmean", "needed\ncash", "outstanding\nyear end",
+         "lapsed\nmean")
+    frame = report.cash
+    later = sorted(set(paid_later(report.cash)) & set(shown_pools(report)))
+    total = (pl.col("funder") == ALL) | (pl.lit(ALL in several_funders(frame)))
+    keep = ((pl.col("pool").is_in(later) & (pl.col("funder") == ALL)) | ((pl.col("pool") == ALL) & total))
+    moves = (pl.col("committed_mean") > 0) | (pl.col("paid_mean") > 0) | (pl.col("outstanding_mean") > 0) | (pl.col("lapsed_mean") > 0)
+    frame = frame.filter(keep & moves).sort(pl.col("pool") == ALL, "pool", pl.col("funder") == ALL, "funder", "year")
+    for _, part in frame.group_by("pool", "funder", maintain_order=True):
+        for i, r in enumerate(part.iter_rows(named=True)):
+            pool = tr(lang, "all pools") if r["pool"] == ALL else short_pool(r["pool"], _single(report))
+            funder = tr(lang, "all funders") if r["funder"] == ALL else tr(lang, r["funder"])
+            t.add_row(f"{pool} · {funder}" if i == 0 else "", str(r["year"]), wan(r["committed_mean"], 0),
+                      wan_up(r["committed_needed"]), wan(r["paid_mean"], 0), wan_up(r["paid_needed"]),
+                      wan(r["outstanding_mean"], 0), wan(r["lapsed_mean"], 0), end_section=i == part.height - 1)
+    return t
+
+
 def _wide(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """One row per key with ``<measure>_<stat>`` columns (demand_mean, granted_p95, …)."""
     stats = ["mean", "se", "p50", "p95"]
@@ -186,6 +210,13 @@ def notes(report: Report, lang: Lang = "en") -> list[str]:
         out.append(tr(lang, "* a pool with one budget over the policy's life: figures cumulate from the start of the horizon."))
     if report.fan is None:
         out.append(tr(lang, "No awards table: the chart of grants through the year is missing; run with --events to draw it."))
+    if report.cash is None:
+        out.append(tr(lang, "No cash tables: this run was written before sim recorded payments; run it again for cash by year."))
+    else:
+        same = sorted(set(report.active_pools()) - set(paid_later(report.cash)))
+        if same:
+            out.append(tr(lang, "Paid when committed (cash = commitments each year): {pools}.",
+                          pools=", ".join(short_pool(p, _single(report)) for p in same)))
     return out
 
 
@@ -196,7 +227,10 @@ def print_report(report: Report, console: Console, *, lang: Lang = "en") -> None
     console.print(f"{tr(lang, '{runs} runs', runs=report.runs)}, {tr(lang, 'seed {seed}', seed=m.seed)}, "
                   f"{' – '.join(m.horizon)} · {tr(lang, '± Monte Carlo standard error · 95% intervals')}", markup=False)
     tables = [risk_table(report, lang)] + ([sensitivity_table(report, lang)] if report.sensitivity is not None else [])
-    for table in (*tables, pool_table(report, lang), program_table(report, lang), funder_table(report, lang)):
+    tables += [pool_table(report, lang), program_table(report, lang), funder_table(report, lang)]
+    if report.cash is not None:
+        tables.append(cash_table(report, lang))
+    for table in tables:
         console.print()
         show(console, table)
     if notes(report, lang):

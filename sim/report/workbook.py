@@ -160,6 +160,27 @@ def sheets(report: Report) -> list[Sheet]:
     funders = Sheet("Funders", report.funders, (Column("funder", "funder", values=FUNDERS), Column("year", "year", "year"),
                                                 measure) + stats)
     result = [risk, pools, programs, funders]
+    if report.cash is not None:
+        everyone = {"all": "all funders", **FUNDERS}
+        result.append(Sheet("Cash by year", report.cash, (
+            Column("pool", "pool", values={"all": "all pools"}), Column("funder", "funder", values=everyone),
+            Column("year", "year", "year"), Column("runs", "runs", "int"),
+            Column("committed mean (万元)", "committed_mean", "wan"), Column("committed se (万元)", "committed_se", "wan"),
+            Column("committed p50 (万元)", "committed_p50", "wan"),
+            Column("needed, commitment basis (万元)", "committed_needed", "wan"),
+            Column("needed, commitment basis, 95% CI low (万元)", "committed_needed_lo", "wan"),
+            Column("needed, commitment basis, 95% CI high (万元)", "committed_needed_hi", "wan"),
+            Column("paid mean (万元)", "paid_mean", "wan"), Column("paid se (万元)", "paid_se", "wan"),
+            Column("paid p50 (万元)", "paid_p50", "wan"), Column("needed, cash basis (万元)", "paid_needed", "wan"),
+            Column("needed, cash basis, 95% CI low (万元)", "paid_needed_lo", "wan"),
+            Column("needed, cash basis, 95% CI high (万元)", "paid_needed_hi", "wan"),
+            Column("outstanding at year end, mean (万元)", "outstanding_mean", "wan"),
+            Column("outstanding at year end, p95 (万元)", "outstanding_p95", "wan"),
+            Column("lapsed mean (万元)", "lapsed_mean", "wan"), Column("target risk", "risk", "share"))))
+        result.append(Sheet("Cash by month", report.cash_monthly, (
+            Column("pool", "pool", values={"all": "all pools"}), Column("funder", "funder", values=everyone),
+            Column("month", "month", "date"), Column("paid mean (万元)", "mean", "wan"))
+            + tuple(Column("paid {p} (万元)", pct(q), "wan", fill=(("p", pct(q)),)) for q in FAN)))
     if report.fan is not None:
         result.append(Sheet("Grants through year", report.fan, (
             Column("pool", "pool"), Column("year", "year", "year"), Column("date", "date", "date"))
@@ -201,6 +222,14 @@ def about(report: Report, lang: Lang = "zh") -> list[tuple[str, str]]:
                                          "horizon)", risk=risk)),
         (tr(lang, "Grants through year"), tr(lang, "cumulative grants since 1 January, percentiles across runs, per day")
          if report.fan is not None else tr(lang, "not available: the run has no awards table (run with --events)")),
+        (tr(lang, "Cash by year"), tr(lang, "per pool and funder and fiscal year (the years after the horizon included): "
+                                            "commitments (grants in the year decided) and cash (paid in the year), each "
+                                            "with the budget needed at {risk} risk (the amount exceeded in at most that "
+                                            "share of runs); outstanding = committed and neither paid nor lapsed at the "
+                                            "year's end; lapsed = never paid", risk=risk)
+         if report.cash is not None else tr(lang, "not available: the run has no cash tables (run it again)")),
+        (tr(lang, "Cash by month"), tr(lang, "cash paid per pool and funder and month: mean and percentiles across runs")
+         if report.cash is not None else tr(lang, "not available: the run has no cash tables (run it again)")),
     ] + ([(tr(lang, "Sensitivity"), tr(lang, "per pool, year and figure (demand, granted, P(dry)) and uncertain assumption: "
                                              "rank correlation across runs with its 95% interval, first-order variance "
                                              "share (RBD-FAST) with its interval, and the share of the figure's variance "

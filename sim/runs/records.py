@@ -6,10 +6,17 @@ and the day it ran dry.  Per funder and year: each grant split by the program's 
 shares, to the yuan (shares rounded down, the remainder to the last funder named), so
 the funders' amounts always add up to the grant.  Optionally every decision, as a ledger.
 
-Rows cover every program, pool and funder in every year, zeros included, so that
-quantiles over runs count the runs where nothing happened.  The runs of a sample are
-summed together, each application carrying its run, so the work does not grow with the
-number of runs in Python.
+Cash (:mod:`sim.engine.payments`): each grant is split by funder first, then each part is
+paid on the days its program's timing gives.  Per program, funder and fiscal year — the
+horizon's years and the later years of the tail — what is committed (granted, in the
+budget year decided), paid, outstanding at the year's end and lapsed; per pool, funder and
+month, what is paid; optionally every payment and lapse.  Over the whole tail paid +
+lapsed = committed, to the yuan, for every program and funder.
+
+Rows cover every program, pool and funder in every year (and every pool and funder in
+every month), zeros included, so that quantiles over runs count the runs where nothing
+happened.  The runs of a sample are summed together, each application carrying its run,
+so the work does not grow with the number of runs in Python.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engine import payments
 from sim.engine.decisions import Decisions
 from sim.engine.outcomes import DECIDED, EXPOSURE, FULL, OUTCOMES, PARTIAL, SKIPPED
 from sim.engine.population import Applications, Sample
@@ -36,12 +44,16 @@ def collect_runs(model: Model, sample: Sample, decisions: list[Decisions], *, ev
 
     ``decisions`` holds each run's decisions, in run order.
     """
-    return _tables(model, np.arange(sample.first, sample.last), sample.at, sample.apps, decisions, events)
+    return _tables(model, np.arange(sample.first, sample.last), sample.at, sample.apps, decisions, events, sample.values)
 
 
 def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, decisions: list[Decisions],
-            events: bool) -> dict[str, dict[str, np.ndarray]]:
-    """Tables of ``runs``: ``at`` is each application's run (an index into ``runs``)."""
+            events: bool, values: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Tables of ``runs``: ``at`` is each application's run (an index into ``runs``).
+
+    ``values`` are the assumptions the sampler took per run (:attr:`Sample.values`); the
+    payment lags and lapses read theirs.
+    """
     d = decisions[0] if len(decisions) == 1 else _joined(decisions, events)
     decided = _DECIDED[d.outcome + 1]
     programs = _program_years(model, runs, at, apps, d, decided)
@@ -50,6 +62,7 @@ def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, 
         "pool_years": _pool_years(model, runs, programs, [x.exhausted_on for x in decisions]),
         "funder_years": _funder_years(model, runs, at, apps, d, decided, programs),
     }
+    out.update(_cash(model, runs, at, apps, d, decided, events, programs, values or {}))
     if events:
         out["awards"] = _awards(model, runs, at, apps, d)
     return out
@@ -62,14 +75,14 @@ class _Joined:
     asked: np.ndarray
     granted: np.ndarray
     outcome: np.ndarray
-    day: np.ndarray | None  # only the awards need the day and the balance
-    balance: np.ndarray | None
+    day: np.ndarray  # the day decided: the payments start from it
+    balance: np.ndarray | None  # only the awards need the balance
 
 
 def _joined(decisions: list[Decisions], events: bool) -> _Joined:
-    fields = ("asked", "granted", "outcome") + (("day", "balance") if events else ())
+    fields = ("asked", "granted", "outcome", "day") + (("balance",) if events else ())
     joined = {k: np.concatenate([getattr(x, k) for x in decisions]) for k in fields}
-    return _Joined(**joined, **({} if events else {"day": None, "balance": None}))
+    return _Joined(**joined, **({} if events else {"balance": None}))
 
 
 # outcome code + 1 (SKIPPED is -1) → whether the pool decided the application
@@ -197,6 +210,18 @@ def _split(look: _Lookups, row: np.ndarray, granted: np.ndarray) -> np.ndarray:
     return parts
 
 
+def _parts(look: _Lookups, row: np.ndarray, granted: np.ndarray) -> np.ndarray:
+    """:func:`funder_split` of many grants: a grant with one funder goes to it whole, only shared ones are split."""
+    parts = np.zeros((len(granted), look.num.shape[1]), dtype=np.int64)
+    alone = look.single[row]
+    one = np.flatnonzero(alone)
+    parts[one, look.last[row[one]]] = granted[one]
+    shared = np.flatnonzero(~alone)
+    if len(shared):
+        parts[shared] = _split(look, row[shared], granted[shared])
+    return parts
+
+
 def _funder_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions | _Joined,
                   decided: np.ndarray, program_years: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     n_runs, n_years, n_funders = len(runs), len(model.years), len(model.funders)
@@ -228,6 +253,163 @@ def _funder_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applicat
         "funder_index": np.tile(np.repeat(np.arange(n_funders, dtype=np.int32), n_years), n_runs),
         "granted_yuan": table,
     }
+
+
+NOW_ALONE, NOW_SHARED, LATER = 0, 1, 2  # a grant paid whole at the decision by one funder, by several, or later
+
+
+class _Calendar:
+    """Per-model arrays for cash: each day's fiscal year and month, and who funds what.
+
+    The cash tables have rows for the programs some segment takes up, and their pools,
+    each with the funders of its funding shares: programs nobody applies to never pay.
+    """
+
+    def __init__(self, model: Model):
+        start = np.datetime64(model.start, "D")
+        last = np.datetime64(f"{model.cash_years[-1]}-12-31", "D")
+        dates = start + np.arange(int((last - start).astype(np.int64)) + 1)
+        self.year = dates.astype("datetime64[Y]").astype(np.int64) + 1970 - model.years[0]  # index into cash_years
+        first_month = start.astype("datetime64[M]")
+        self.month = (dates.astype("datetime64[M]") - first_month).astype(np.int64)
+        self.months = int(self.month[-1]) + 1
+        look = _lookups(model)
+        funds = look.num > 0  # (program × case) rows × funders
+        funds[np.arange(len(look.last)), look.last] = True
+        # program × funder: who funds the program, for programs some segment takes up (the others never pay)
+        taken = {key for segment in model.scenario.spec.segments for key in segment.take_up}
+        self.funds = np.zeros((len(model.programs), len(model.funders)), dtype=bool)
+        for spec in model.programs:
+            cases = spec.index * look.cases + np.arange(max(len(spec.funding), 1))
+            self.funds[spec.index] = funds[cases].any(axis=0) & (spec.key in taken)
+        self.pool_of = np.array([p.pool for p in model.programs], dtype=np.int64)
+        pool_funds = np.zeros((len(model.pools), len(model.funders)), dtype=bool)  # pool × funder
+        for spec in model.programs:
+            pool_funds[spec.pool] |= self.funds[spec.index]
+        self.program_funders = np.nonzero(self.funds)  # the (program, funder) pairs with rows, in order
+        self.pool_funders = np.nonzero(pool_funds)
+        self.pair = _numbered(self.funds)  # program × funder → its pair's number, -1 if none
+        self.pool_pair = _numbered(pool_funds)
+        later = np.array([spec.pays_on != "decision" for spec in model.programs], dtype=bool)
+        self.now_pairs = ~later[self.program_funders[0]]  # pairs whose program pays at the decision
+        in_play = np.flatnonzero((look.sole >= 0) & self.funds.any(axis=1))
+        self.sole_programs = in_play  # programs taken up whose grants one funder pays whole, and that pair
+        self.sole_pairs = self.pair[in_play, look.sole[in_play]]
+        # how each program's grants are summed: paid at the decision by one funder, by several, or later
+        self.kind = np.where(later, LATER, np.where(look.sole >= 0, NOW_ALONE, NOW_SHARED)).astype(np.int8)
+        self.mixed = bool((self.kind[self.funds.any(axis=1)] != NOW_ALONE).any())
+        self.alone_pool_pair = np.where(look.sole >= 0, self.pool_pair[self.pool_of, np.maximum(look.sole, 0)], -1)
+
+
+def _numbered(mask: np.ndarray) -> np.ndarray:
+    out = np.full(mask.shape, -1, dtype=np.int64)
+    out[mask] = np.arange(int(mask.sum()))
+    return out
+
+
+def _calendar(model: Model) -> _Calendar:
+    return model.cache.get("cash_calendar") or model.cache.setdefault("cash_calendar", _Calendar(model))
+
+
+def _cash(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions | _Joined,
+          decided: np.ndarray, events: bool, program_years: dict[str, np.ndarray],
+          values: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """cash_years and cash_months (and payments, with events) of the runs' grants.
+
+    Most grants are paid whole on the day they are decided: their commitments are the
+    program totals already summed (split grant by grant only where a program has several
+    funders), their cash is the same amounts in the same year, and only their months need a
+    pass over the grants.  Grants paid later are scheduled by :func:`sim.engine.payments.pay`.
+    """
+    cal, look = _calendar(model), _lookups(model)
+    n_runs, n_years, horizon = len(runs), len(model.cash_years), len(model.years)
+    pair_program, pair_funder = cal.program_funders
+    shape = (n_runs, len(pair_program), n_years)
+    g = np.flatnonzero(decided & (d.granted > 0))
+    program = apps.program[g]
+    kind = cal.kind[program] if cal.mixed else None  # NOW_ALONE, NOW_SHARED or LATER; else all NOW_ALONE
+    groups = {k: np.flatnonzero(kind == k) for k in (NOW_SHARED, LATER)} if cal.mixed else {}
+
+    def parts(rows: np.ndarray) -> np.ndarray:
+        return _parts(look, _rows(model, program[rows], apps.case[g[rows]]), d.granted[g[rows]])
+
+    committed = np.zeros(shape, dtype=np.int64)
+    by_program = program_years["granted_yuan"].reshape(n_runs, len(model.programs), horizon)
+    committed[:, cal.sole_pairs, :horizon] = by_program[:, cal.sole_programs, :]
+    split = np.flatnonzero(look.sole[program] < 0) if cal.mixed else np.zeros(0, dtype=np.int64)
+    if len(split):
+        year = apps.year[g[split]].astype(np.int64) - model.years[0]
+        committed += _by_pair(at[g[split]], program[split], parts(split), cal.pair, year, n_years, n_runs).reshape(shape)
+    paid = np.where(cal.now_pairs[None, :, None], committed, 0)
+    lapsed = np.zeros(shape, dtype=np.int64)
+    pools = len(cal.pool_funders[0])
+    months = np.zeros(n_runs * pools * cal.months, dtype=np.int64)
+    alone = np.flatnonzero(kind == NOW_ALONE) if cal.mixed else slice(None)
+    rows = g[alone]
+    months += _sum((at[rows] * pools + cal.alone_pool_pair[program[alone]]) * cal.months + cal.month[d.day[rows]],
+                   d.granted[rows], len(months))
+    shared = groups.get(NOW_SHARED, ())
+    if len(shared):
+        months += _by_pair(at[g[shared]], cal.pool_of[program[shared]], parts(shared), cal.pool_pair,
+                           cal.month[d.day[g[shared]]], cal.months, n_runs)
+    rest = groups.get(LATER, ())
+    if len(rest):
+        rows = g[rest]
+        p = payments.pay(model, runs, at[rows], apps.firm[rows], program[rest], apps.year[rows], d.day[rows], parts(rest),
+                         values=values)
+        run, key = at[rows[p.grant]], program[rest[p.grant]]
+        paid += _by_pair(run, key, p.paid, cal.pair, cal.year[p.day], n_years, n_runs).reshape(shape)
+        lapsed += _by_pair(run, key, p.lapsed, cal.pair, cal.year[p.day], n_years, n_runs).reshape(shape)
+        months += _by_pair(run, cal.pool_of[key], p.paid, cal.pool_pair, cal.month[p.day], cal.months, n_runs)
+    outstanding = np.cumsum(committed - paid - lapsed, axis=2)
+    rows = _grid(runs, len(pair_program), n_years)
+    out = {"cash_years": {
+        "run": rows[0], "year": np.array(model.cash_years, dtype=np.int32)[rows[2]],
+        "program_index": pair_program[rows[1]].astype(np.int32), "funder_index": pair_funder[rows[1]].astype(np.int32),
+        "committed_yuan": committed.ravel(), "paid_yuan": paid.ravel(), "outstanding_yuan": outstanding.ravel(),
+        "lapsed_yuan": lapsed.ravel(),
+    }}
+    pool, funder = cal.pool_funders
+    rows = _grid(runs, len(pool), cal.months)
+    out["cash_months"] = {"run": rows[0], "month_index": rows[2].astype(np.int32), "pool_index": pool[rows[1]].astype(np.int32),
+                          "funder_index": funder[rows[1]].astype(np.int32), "paid_yuan": months}
+    if events:
+        p = payments.pay(model, runs, at[g], apps.firm[g], program, apps.year[g], d.day[g], parts(np.arange(len(g))),
+                         values=values)
+        out["payments"] = _payments(model, runs, at[g], apps.firm[g], program, d.day[g], p)
+    return out
+
+
+def _by_pair(at: np.ndarray, key: np.ndarray, amounts: np.ndarray, pair: np.ndarray, period: np.ndarray, periods: int,
+             runs: int) -> np.ndarray:
+    """Amounts (rows × funders) summed per run, pair and period, as one array in that order.
+
+    ``pair[key, funder]`` numbers the (program or pool, funder) pairs that have rows (-1:
+    none; such amounts are always 0); ``period`` is each row's year or month index.
+    """
+    pairs = int(pair.max()) + 1
+    size = runs * pairs * periods
+    number = pair[key]  # rows × funders
+    cells = np.where(number >= 0, (at[:, None] * pairs + number) * periods + period[:, None], size)
+    return _sum(cells.ravel(), amounts.ravel(), size + 1)[:size]
+
+
+def _grid(runs: np.ndarray, pairs: int, periods: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows by run, then pair, then period: each row's run, pair index and period index."""
+    return (np.repeat(runs.astype(np.int32), pairs * periods), np.tile(np.repeat(np.arange(pairs), periods), len(runs)),
+            np.tile(np.arange(periods), len(runs) * pairs))
+
+
+def _payments(model: Model, runs: np.ndarray, at: np.ndarray, firm: np.ndarray, program: np.ndarray,
+              decided_on: np.ndarray, paid: payments.Payments) -> dict[str, np.ndarray]:
+    """Every payment and lapse, all funders together, sorted by run, day, firm, program and instalment."""
+    g = paid.grant
+    order = np.lexsort((paid.instalment, program[g], firm[g], paid.day, at[g]))
+    g = g[order]
+    return {"run": runs[at[g]].astype(np.int32), "firm": firm[g], "program_index": program[g].astype(np.int32),
+            "granted_day": decided_on[g].astype(np.int32), "day": paid.day[order].astype(np.int32),
+            "instalment": paid.instalment[order].astype(np.int16), "paid_yuan": paid.paid[order].sum(axis=1),
+            "lapsed_yuan": paid.lapsed[order].sum(axis=1)}
 
 
 def _awards(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions | _Joined) -> dict[str, np.ndarray]:

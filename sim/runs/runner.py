@@ -186,7 +186,8 @@ def _wan(yuan: float | None) -> str:
 def _sort_keys(table: str) -> list[str]:
     return {"program_years": ["run", "policy", "program", "year"], "pool_years": ["run", "pool", "year"],
             "funder_years": ["run", "funder", "year"], "awards": ["run", "date", "firm", "program"],
-            "parameters": ["run", "name"]}[table]
+            "cash_years": ["run", "policy", "program", "funder", "year"], "cash_months": ["run", "pool", "funder", "month"],
+            "payments": ["run", "date", "firm", "program", "instalment"], "parameters": ["run", "name"]}[table]
 
 
 def simulate(
@@ -430,13 +431,15 @@ def _manifest(scenario: Scenario, model: Model, events: bool, engine: str, why: 
         sim_version=__version__,
         scenario=ScenarioInfo(file=scenario.path, name=scenario.name, title=scenario.spec.title,
                               file_sha256=file_digest(scenario.path), sha256=scenario.sha256,
-                              settings={path: yaml_text(value) for path, value in scenario.settings}),
+                              settings={path: yaml_text(value) for path, value in scenario.settings},
+                              inputs=dict(scenario.files)),
         seed=mc.seed,
         runs=mc.runs,
         batch_size=mc.batch_size,
         batches=-(-mc.runs // mc.batch_size),
         events=events,
-        tables=("program_years", "pool_years", "funder_years") + (("awards",) if events else ())
+        tables=("program_years", "pool_years", "funder_years", "cash_years", "cash_months")
+        + (("awards", "payments") if events else ())
         + (("parameters",) if parameters.names(scenario) else ()),
         engine=engine,
         engine_reason=why,

@@ -1,8 +1,9 @@
 """Storage: Parquet tables and a manifest, written so that nothing half-done looks done.
 
 An output folder holds one folder per table (``program_years/``, ``pool_years/``,
-``funder_years/`` and, with events, ``awards/``), each made of one Parquet part per batch
-of runs, and ``manifest.json`` (:mod:`sim.runs.manifest`), the commit record.
+``funder_years/``, ``cash_years/``, ``cash_months/`` and, with events, ``awards/`` and
+``payments/``), each made of one Parquet part per batch of runs, and ``manifest.json``
+(:mod:`sim.runs.manifest`), the commit record.
 
 How a batch is committed: workers write its parts into ``.staged/`` (each file under a
 temporary name, then renamed); the parent lists the batch in the manifest, then moves
@@ -43,7 +44,7 @@ from sim.scenario.model import Model
 __all__ = ["MANIFEST", "SCHEMA_VERSION", "SCHEMAS", "TABLES", "Manifest", "read_manifest", "scan", "to_arrow",
            "write_part", "part_path"]
 
-TABLES = ("program_years", "pool_years", "funder_years", "awards", "parameters")
+TABLES = ("program_years", "pool_years", "funder_years", "cash_years", "cash_months", "awards", "payments", "parameters")
 REPORT_FILES = ("report.html", "report.xlsx", "summary.parquet", "sensitivity.parquet")
 STAGED = ".staged"  # parts written by workers, waiting for their batch to be committed
 NEXT = ".next"  # a run that replaces this folder's run once it is complete
@@ -66,6 +67,20 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("run", pa.int32()), ("date", pa.date32()), ("firm", pa.int64()), ("policy", pa.string()),
         ("program", pa.string()), ("entitled_yuan", pa.int64()), ("granted_yuan", pa.int64()),
         ("outcome", pa.string()), ("pool_balance_yuan", pa.int64()),
+    ]),
+    "cash_years": pa.schema([
+        ("run", pa.int32()), ("year", pa.int32()), ("policy", pa.string()), ("program", pa.string()),
+        ("pool", pa.string()), ("funder", pa.string()), ("committed_yuan", pa.int64()), ("paid_yuan", pa.int64()),
+        ("outstanding_yuan", pa.int64()), ("lapsed_yuan", pa.int64()),
+    ]),
+    "cash_months": pa.schema([
+        ("run", pa.int32()), ("month", pa.date32()), ("pool", pa.string()), ("funder", pa.string()),
+        ("paid_yuan", pa.int64()),
+    ]),
+    "payments": pa.schema([
+        ("run", pa.int32()), ("firm", pa.int64()), ("policy", pa.string()), ("program", pa.string()),
+        ("granted_on", pa.date32()), ("date", pa.date32()), ("instalment", pa.int16()), ("paid_yuan", pa.int64()),
+        ("lapsed_yuan", pa.int64()),
     ]),
     "parameters": pa.schema([("run", pa.int32()), ("name", pa.string()), ("value", pa.float64())]),
 }
@@ -95,6 +110,25 @@ def to_arrow(model: Model, name: str, cols: dict[str, np.ndarray]) -> pa.Table:
         data["exhausted_on"] = pa.array((day + epoch).astype(np.int32), type=pa.int32(), mask=day < 0).cast(pa.date32())
     elif name == "funder_years":
         data.update(funder=_names(model.funders, cols["funder_index"]), granted_yuan=cols["granted_yuan"])
+    elif name == "cash_years":
+        i = cols["program_index"]
+        data.update(policy=_names(policies, i), program=_names(programs, i), pool=_names(pool_of_program, i),
+                    funder=_names(model.funders, cols["funder_index"]))
+        for k in ("committed_yuan", "paid_yuan", "outstanding_yuan", "lapsed_yuan"):
+            data[k] = cols[k]
+    elif name == "cash_months":
+        del data["year"]
+        first = np.datetime64(model.start, "M")
+        day = (first + cols["month_index"]).astype("datetime64[D]").astype(np.int64)  # the month's first day since 1970
+        data.update(month=pa.array(day.astype(np.int32), type=pa.int32()).cast(pa.date32()),
+                    pool=_names([pool.key for pool in model.pools], cols["pool_index"]),
+                    funder=_names(model.funders, cols["funder_index"]), paid_yuan=cols["paid_yuan"])
+    elif name == "payments":
+        i = cols["program_index"]
+        del data["year"]
+        data.update(firm=cols["firm"], policy=_names(policies, i), program=_names(programs, i),
+                    granted_on=_dates(cols["granted_day"], epoch), date=_dates(cols["day"], epoch),
+                    instalment=cols["instalment"], paid_yuan=cols["paid_yuan"], lapsed_yuan=cols["lapsed_yuan"])
     elif name == "parameters":
         del data["year"]
         data.update(name=_names(parameters.names(model.scenario), cols["name_index"]), value=cols["value"])
@@ -111,6 +145,10 @@ def to_arrow(model: Model, name: str, cols: dict[str, np.ndarray]) -> pa.Table:
     return table.replace_schema_metadata(part_metadata(model, name))
 
 
+def _dates(day: np.ndarray, epoch: int) -> pa.Array:
+    return pa.array((day + epoch).astype(np.int32), type=pa.int32()).cast(pa.date32())
+
+
 UNITS: dict[str, dict[str, str]] = {
     "program_years": {"year": "budget year", "demand_yuan": "yuan", "granted_yuan": "yuan", "applications": "count",
                       "full": "count", "partial": "count", "refused": "count"},
@@ -118,6 +156,12 @@ UNITS: dict[str, dict[str, str]] = {
                    "remaining_yuan": "yuan (null: no limit)", "exhausted_on": "date (null: never)"},
     "funder_years": {"year": "budget year", "granted_yuan": "yuan"},
     "awards": {"date": "date", "entitled_yuan": "yuan", "granted_yuan": "yuan", "pool_balance_yuan": "yuan (null: no limit)"},
+    "cash_years": {"year": "fiscal year (the horizon's, then the tail's)", "committed_yuan": "yuan (granted in its budget year)",
+                   "paid_yuan": "yuan (paid in the year)", "outstanding_yuan": "yuan (committed, not paid nor lapsed, at the year's end)",
+                   "lapsed_yuan": "yuan (never to be paid, lapsed in the year)"},
+    "cash_months": {"month": "date (first day of the month)", "paid_yuan": "yuan (paid in the month)"},
+    "payments": {"granted_on": "date (decided)", "date": "date (paid or lapsed)", "instalment": "count (0: the first or only)",
+                 "paid_yuan": "yuan", "lapsed_yuan": "yuan"},
     "parameters": {"name": "the uncertain number's path in the scenario (factors.NAME: a common factor)",
                    "value": "float64 in the field's unit: yuan for money, a fraction for shares, probabilities and "
                             "rates, firms, firms a year, dates as days since 1970-01-01; a factor as its standard "
@@ -355,7 +399,7 @@ def scan(out: str | Path, table: str, *, allow_incomplete: bool = False, manifes
         raise OutputError(f"{out}: the run is incomplete ({len(manifest.batches_complete)} of {manifest.batches} batches); "
                           f"finish it with `{resume_command(manifest, out)}`")
     if table not in manifest.tables:
-        hint = " (run with --events to record it)" if table == "awards" else ""
+        hint = " (run with --events to record it)" if table in ("awards", "payments") else ""
         raise OutputError(f"{out}: table {table} was not written{hint}")
     damaged = damaged_parts(out, manifest, (table,))
     if damaged:

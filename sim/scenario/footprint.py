@@ -26,6 +26,7 @@ ROW_BYTES = 200  # per table row held by a worker until its batch is written
 PROCESS_BYTES = 250 * 2**20  # a worker process with numpy, polars and pyarrow loaded
 DISK_ROW_BYTES = 12  # per table row on disk
 DISK_EVENT_BYTES = 16  # per decision on disk (awards)
+TAIL_YEARS = 2  # years after the horizon in which grants are typically still paid (cash tables)
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Footprint:
 
     firms: float  # firms in a run (those at the start and those arriving)
     applications: float  # applications in a run, at most one per firm, program and year
-    rows: int  # rows of program_years, pool_years and funder_years per run
+    rows: int  # rows of program_years, pool_years, funder_years, cash_years and cash_months per run
 
     @property
     def run_bytes(self) -> int:
@@ -58,7 +59,10 @@ def footprint(spec: ScenarioFile, programs: int, pools: int, funders: int) -> Fo
         n = seg.firms_at_start + sum(seg.arrivals_in(y) for y in spec.horizon.years)
         firms += n
         applications += n * years * sum(t.p for t in seg.take_up.values())
-    return Footprint(firms=firms, applications=applications, rows=years * (programs + pools + funders))
+    # cash tables: per program taken up and funder, a row a year and (per pool) a row a month, tail included
+    taken = len({key for seg in spec.segments for key in seg.take_up})
+    cash = (years + TAIL_YEARS) * taken * funders * 13
+    return Footprint(firms=firms, applications=applications, rows=years * (programs + pools + funders) + cash)
 
 
 def available_memory() -> int:

@@ -14,9 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import numpy as np
+
 from sim.errors import ScenarioError
 from sim.policy.models import Policy, Program
-from sim.scenario.schema import ProgramBehaviour, Scenario
+from sim.scenario.schema import PaymentAssumptions, ProgramBehaviour, Scenario
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,29 @@ class ProgramSpec:
     funding_cases: tuple[str, ...]
     window: tuple[int, int]  # first and last day in force, clipped to the horizon
     group: int = -1  # the 不重复 group it belongs to (index into Model.groups), -1 for none
+    pays_on: str = "decision"  # the policy's payment kind: decision, redemption, milestone, instalments
+    payment: PaymentAssumptions | None = None  # the scenario's lags, lapse, deadline, instalments
 
     @property
     def key(self) -> str:
         return f"{self.policy}.{self.id}"
+
+    def latest_payment(self, highest: Mapping[str, float] | None = None) -> float:
+        """Months after its decision by which every payment or lapse of a grant has happened.
+
+        ``highest`` gives the largest value an uncertain number of the lag's distribution
+        can take, by name (``high``, ``max``…): the tail must hold the longest lag of any run.
+        """
+        a = self.payment
+        if self.pays_on == "instalments" and a is not None and a.instalments is not None:
+            return 12.0 * (len(a.instalments.shares) - 1)
+        if self.pays_on not in ("redemption", "milestone") or a is None or a.lag_months is None:
+            return 0.0
+        lag = a.lag_months.model_copy(update=dict(highest or {})).highest()
+        if a.deadline is None:
+            return lag
+        # past the deadline a grant lapses on it; a lapsed share lapses on it too
+        return a.deadline.months if a.lapse is not None else min(lag, a.deadline.months)
 
 
 def pool_openings(period: str, budgets: Mapping[int, int | None], years: Sequence[int]) -> dict[int, int | None]:
@@ -114,6 +135,7 @@ class Model:
     firm_caps: list[FirmCapSpec]
     groups: list[GroupSpec]
     funders: list[str] = field(default_factory=list)
+    cash_years: list[int] = field(default_factory=list)  # the budget years and the years of the tail of payments
     cache: dict = field(default_factory=dict)  # lookups an engine derives once per model
 
     def day(self, date: dt.date) -> int:
@@ -153,7 +175,65 @@ def build(scenario: Scenario) -> Model:
         model.pools.append(_pool(model, scenario, scenario.policies[pid], pool_id, key, idx, pool_members[key]))
     _caps_and_stacking(model, scenario)
     model.funders = sorted({f for p in model.programs for case in p.funding for f, _ in case})
+    model.cash_years = _cash_years(model)
     return model
+
+
+def months_later(start: dt.date, day, months) -> np.ndarray:
+    """The day (since ``start``) that lies ``months`` calendar months after ``day``, keeping its place in the month.
+
+    A date's place is its month plus how far into the month it lies (the middle of the
+    day, as a share of the month's length); the months are added to that place and the
+    date read back.  So 15 November + 2 is 15 January, 30 November + 2 is 31 January (the
+    last day stays the last), 29 February + 12 is 28 February, 15 November + 3 is 14
+    February (the middle of February), and a fraction of a month counts in the month
+    reached (15 November + 2.5 is 31 January).  Whole months always land in the month so
+    many months on, and more months never give an earlier day.  ``day`` and ``months`` are
+    numbers or arrays; the result is never before ``day``.
+    """
+    day = np.asarray(day, dtype=np.int64)
+    origin = np.datetime64(start, "D").astype(np.int64)  # days since 1970
+    month, first, length = _months_of(origin + day)
+    place = month + (origin + day - first + 0.5) / length + np.asarray(months, dtype=np.float64)
+    whole = np.floor(place)
+    to = whole.astype(np.int64)
+    _, to_first, to_length = _months_of(None, to)
+    within = np.minimum(np.floor((place - whole) * to_length).astype(np.int64), to_length - 1)
+    return np.maximum(to_first + within - origin, day)
+
+
+def _months_of(days: np.ndarray | None, months: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Months since 1970 of ``days`` since 1970 (or the ``months`` given), with each month's first day and length.
+
+    Calendar arithmetic is done once per day or month of the range spanned, not once per
+    element: a pass of runs pays tens of thousands of grants over a few years.
+    """
+    given = np.asarray(days if months is None else months, dtype=np.int64)
+    if given.size == 0:
+        return given, given, given
+    low = int(given.min())
+    span = np.arange(low, int(given.max()) + 1)
+    month = span.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) if months is None else span
+    first = month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    length = (month + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - first
+    at = given - low
+    return month[at], first[at], length[at]
+
+
+def _cash_years(model: Model) -> list[int]:
+    """The horizon's budget years and every later year in which a grant of the horizon can be paid or lapse."""
+    last = model.years[-1]
+    tops = {p.path: p.support()[1] for p in model.scenario.parameters}
+    for spec in model.programs:
+        at = f"programs.{spec.key}.payment.lag_months."
+        months = spec.latest_payment({k[len(at):]: v for k, v in tops.items() if k.startswith(at)})
+        if not np.isfinite(months):
+            raise ScenarioError.one(model.scenario.path, at.rstrip("."), "an uncertain number of this lag has no "
+                                    "largest value, so the years of payments have no end; bound it (high, max)")
+        if months > 0:
+            day = int(months_later(model.start, spec.window[1], months))
+            last = max(last, model.date(day).year)
+    return list(range(model.years[0], last + 1))
 
 
 def _program(model: Model, policy: Policy, prog_id: str, program: Program, pool: int, index: int) -> ProgramSpec:
@@ -174,7 +254,7 @@ def _program(model: Model, policy: Policy, prog_id: str, program: Program, pool:
         one_time=program.one_time, top_up=top_up, same_year=program.same_year is not None,
         count_limit=program.count_limit.per_year if program.count_limit else None,
         max_years=program.max_years, firm_caps=(), funding=shares, funding_by=funding.by,
-        funding_cases=cases, window=(first, last),
+        funding_cases=cases, window=(first, last), pays_on=program.pays_on, payment=behaviour.payment,
     )
 
 
