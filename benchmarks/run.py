@@ -117,7 +117,8 @@ class Timer:
     """CPU time per run of one part of the work, over passes of runs drawn as the runner draws them.
 
     ``sample`` times the sampler alone; an engine's timer draws its passes untimed and
-    times its decisions run by run and, for sim's engines, the tables per pass.
+    times its decisions (the fast engine's a pass at once, as the runner makes them; the
+    others run by run) and, for sim's engines, the tables per pass.
     """
 
     def __init__(self, model, name: str, pass_runs: int):
@@ -153,7 +154,11 @@ class Timer:
             return last - first
         for d in drawn:
             t1 = time.process_time()
-            out = [self.decide(model, d.applications(run), d.arrival_days(run) if self.name == "baseline" else None) for run in d.runs]
+            if self.name == "fast":  # as the runner decides: a pass at once
+                out = fast.run_pass(model, d.apps, d.at, len(d.runs))
+            else:
+                out = [self.decide(model, d.applications(run), d.arrival_days(run) if self.name == "baseline" else None)
+                       for run in d.runs]
             t2 = time.process_time()
             if self.name != "baseline":
                 collect_runs(model, d, out)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from sim.engine import fast, rationing
 from sim.engine.outcomes import DECIDED
-from sim.engine.population import sample
+from sim.engine.population import sample, sample_runs
 from sim.engine.simpy import run as run_engine
 from sim.runs.records import collect
 from sim.runs.records import funder_split
@@ -246,11 +246,15 @@ def test_fast_engine_equals_simpy_engine(tmp_path_factory, case):
         assert without[0] in fast.supports(model)
         return
     assert fast.supports(model) is None
-    for r in range(model.scenario.monte_carlo.runs):
-        apps = sample(model, r)
-        reference, vectorised = run_engine(model, apps), fast.run(model, apps)
-        assert_same_decisions(reference, vectorised)
-        a, b = collect(model, r, apps, reference, events=True), collect(model, r, apps, vectorised, events=True)
+    runs = model.scenario.monte_carlo.runs
+    drawn = sample_runs(model, 0, runs)
+    together, alone = fast_in_passes(model, drawn, runs), fast_in_passes(model, drawn, 1)  # a pass of all, passes of one
+    for r in range(runs):
+        apps = drawn.applications(r)
+        reference = run_engine(model, apps)
+        for vectorised in (together[r], alone[r]):
+            assert_same_decisions(reference, vectorised)
+        a, b = collect(model, r, apps, reference, events=True), collect(model, r, apps, together[r], events=True)
         for table in a:
             for column in a[table]:
                 assert np.array_equal(a[table][column], b[table][column]), (r, table, column)
@@ -282,6 +286,16 @@ def crowded_pools(draw):
 @given(case=crowded_pools())
 def test_fast_engine_equals_simpy_engine_in_crowded_pools(tmp_path_factory, case):
     test_fast_engine_equals_simpy_engine.hypothesis.inner_test(tmp_path_factory, case)
+
+
+def fast_in_passes(model, drawn, size: int) -> list:
+    """The fast engine's decisions for each run of a sample, decided pass-wise, ``size`` runs a pass."""
+    out = []
+    for a in range(0, len(drawn.runs), size):
+        z = min(a + size, len(drawn.runs))
+        lo, hi = drawn.bounds[a], drawn.bounds[z]
+        out += fast.run_pass(model, drawn.apps.take(np.arange(lo, hi)), drawn.at[lo:hi] - a, z - a)
+    return out
 
 
 def assert_same_decisions(a, b) -> None:

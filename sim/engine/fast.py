@@ -1,21 +1,25 @@
-"""The fast engine: the SimPy engine's decisions, computed over whole arrays.
+"""The fast engine: the SimPy engine's decisions, computed over whole arrays, a pass of runs at once.
 
 Pools do not interact (a cap shared by several programs stays within one pool), and
 within a pool and budget year the reference engine's decisions follow from the order of
-the applications alone.  So instead of walking the clock, this engine sorts a run's
-applications once by (year, pool, the pool's order: time or rank) and hands each
-pool-year to its rationing rule's vectorised decision (:mod:`sim.engine.rationing`,
-:mod:`sim.engine.vectorised`): cumulative sums for the pool, cumulative sums per firm for
-shared caps, ranks within a program for count limits.  Between pool-years it carries
-what the ledger carries: each pool's balance (opened by the pool-year rule,
+the applications alone.  So instead of walking the clock, this engine sorts a pass's
+applications once by (year, pool, run, the pool's order: time or rank) and hands each
+pool-year, every run of the pass at once, to its rationing rule's vectorised decision
+(:mod:`sim.engine.rationing`, :mod:`sim.engine.vectorised`): each run's pool-year is a
+segment with a balance of its own, decided by running totals within segments,
+cumulative sums per firm for shared caps (firms are numbered apart in each run), ranks
+within a run and program for count limits.  Between pool-years it carries what the
+ledger carries, per run: each pool's balance (opened by the pool-year rule,
 :meth:`~sim.scenario.model.PoolSpec.openings`), what each firm was paid by each program
 and at which grade (one-time awards, top-ups, duration limits), which awards tied to
 their year it has claimed, what it used of caps over the policy's life, and which program
-of a 不重复 group paid it.
+of a 不重复 group paid it.  The loop is over budget years and pools, never over runs, so
+a pass of a hundred runs costs a few times one run; and no run sees another's rows, so a
+run's result does not depend on its pass.
 
 A 不重复 group joins pools within a year: an application waits until the ones its firm
 prefers are decided (:mod:`sim.engine.simpy` says how).  In a year with such waiting
-applications, every pool-year is decided with the waiting ones left out; then each
+applications (in any run of the pass), every pool-year is decided with the waiting ones left out; then each
 waiting one takes the fate the decisions of the ones before it give it (stacked, or
 released on a day to be decided in its pool), the pool-years that changed are decided
 again, and so on until nothing changes.  Every decision depends only on earlier events,
@@ -85,33 +89,55 @@ class _Tables:
 
 def run(model: Model, apps: Applications) -> Decisions:
     """Decide every application of one run; same result as :func:`sim.engine.simpy.run`."""
+    return run_pass(model, apps, np.zeros(len(apps), dtype=np.int64), 1)[0]
+
+
+def run_pass(model: Model, apps: Applications, at: np.ndarray, runs: int) -> list[Decisions]:
+    """Decide every application of a pass of runs at once; one record per run, each what :func:`run` gives it.
+
+    ``apps`` holds the rows of every run, grouped by run in order, ``at`` the run of each
+    (0 … ``runs`` - 1).  Firms are numbered apart in each run and each pool-year of each
+    run is a segment of its own, so no run's decisions see another's: a run's result does
+    not depend on its pass.
+    """
     tables = model.cache.get("fast") or model.cache.setdefault("fast", _Tables(model))
     if tables.reason:
         raise ValueError(tables.reason)
+    at = np.asarray(at, dtype=np.int64)
     d = new_decisions(apps)
+    exhausted = np.full((runs, len(model.pools), len(model.years)), -1, dtype=np.int64)
     cand = np.flatnonzero(apps.status == CANDIDATE)
-    if len(cand) == 0:
-        return d.settled()
-    cand = cand[_order(model, tables, apps, cand)]
-    run = _Run(model, tables, apps, cand)
-    group = run.year.astype(np.int64) * len(model.pools) + tables.pool[run.program]
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    ends = np.r_[starts[1:], len(cand)]
-    years = run.year[starts]
-    for year in np.unique(years).tolist():
-        slices = [(int(a), int(b)) for a, b in zip(starts[years == year], ends[years == year])]
-        if run.grouped is not None and _waits(model, tables, run, slices[0][0], slices[-1][1]):
-            _Year(model, tables, run, year, slices).decide()
-            continue
-        for a, b in slices:
-            spec = model.pools[int(tables.pool[run.program[a]])]
-            _open(model, spec, year, run.balance, run.opened)
-            rows = np.arange(a, b)
-            _commit(model, tables, run, spec, year, _decide(model, tables, run, spec, year, rows, _days(tables, run, spec, year, rows)))
-    d.asked[cand], d.granted[cand], d.outcome[cand] = run.asked, run.granted, run.outcome
-    d.day[cand], d.balance[cand] = run.day, run.after
-    d.exhausted_on = run.exhausted_on
-    return d.settled()
+    if len(cand):
+        firm = at * (int(apps.firm.max()) + 1) + apps.firm  # numbered apart in each run
+        cand = cand[_order(model, tables, apps, at, cand)]
+        run = _Run(model, tables, apps, firm, at, cand, runs)
+        group = run.year.astype(np.int64) * len(model.pools) + tables.pool[run.program]
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        ends = np.r_[starts[1:], len(cand)]
+        years = run.year[starts]
+        for year in np.unique(years).tolist():
+            slices = [(int(a), int(b)) for a, b in zip(starts[years == year], ends[years == year])]
+            if run.grouped is not None and _waits(model, tables, run, slices[0][0], slices[-1][1]):
+                _Year(model, tables, run, year, slices).decide()
+                continue
+            for a, b in slices:
+                spec = model.pools[int(tables.pool[run.program[a]])]
+                _open(model, spec, year, run.balance, run.opened, runs)
+                rows = np.arange(a, b)
+                _commit(model, tables, run, spec, year, _decide(model, tables, run, spec, year, rows, _days(tables, run, spec, year, rows)))
+        d.asked[cand], d.granted[cand], d.outcome[cand] = run.asked, run.granted, run.outcome
+        d.day[cand], d.balance[cand] = run.day, run.after
+        exhausted = run.exhausted
+    bounds = np.searchsorted(at, np.arange(runs + 1))
+    out = []
+    for r in range(runs):
+        a, b = bounds[r], bounds[r + 1]
+        dry = np.argwhere(exhausted[r] >= 0)
+        out.append(Decisions(asked=d.asked[a:b], granted=d.granted[a:b], outcome=d.outcome[a:b], day=d.day[a:b],
+                             balance=d.balance[a:b],
+                             exhausted_on={(int(q), model.years[int(y)]): int(exhausted[r, q, y]) for q, y in dry}
+                             ).settled())
+    return out
 
 
 def _waits(model: Model, t: _Tables, run: "_Run", lo: int, hi: int) -> bool:
@@ -129,11 +155,17 @@ def _waits(model: Model, t: _Tables, run: "_Run", lo: int, hi: int) -> bool:
 
 
 class _Run:
-    """One run's candidates in the order they are decided, and what carries from one pool-year to the next."""
+    """A pass's candidates in the order they are decided, and what carries from one pool-year to the next.
 
-    def __init__(self, model: Model, t: _Tables, apps: Applications, cand: np.ndarray):
+    Firms are numbered apart in each run (``firm``), and balances and dry days are kept per run.
+    """
+
+    def __init__(self, model: Model, t: _Tables, apps: Applications, firm: np.ndarray, at: np.ndarray,
+                 cand: np.ndarray, runs: int):
+        self.runs = runs
+        self.seg = at[cand]  # the run of each
         self.program = apps.program[cand]
-        self.firm = apps.firm[cand]
+        self.firm = firm[cand]
         self.year = apps.year[cand]
         self.entitled = apps.entitled[cand]
         self.grade = apps.grade[cand]
@@ -143,8 +175,8 @@ class _Run:
         self.applied = apps.day[cand]  # the day each is made
         self.day = self.applied.copy()  # becomes the day each is decided
         self.after = np.full(len(cand), -1, dtype=np.int64)  # the pool's balance after each
-        self.exhausted_on: dict[tuple[int, int], int] = {}
-        self.balance: list[int | None] = [None] * len(model.pools)
+        self.exhausted = np.full((runs, len(model.pools), len(model.years)), -1, dtype=np.int64)  # the day each ran dry
+        self.balance: list[np.ndarray | None] = [None] * len(model.pools)  # each pool's balance in each run
         self.opened: set[tuple[int, int]] = set()
         if t.history:  # what each firm was paid by each program, in how many years, at which grade, whether it claimed
             self.pair = np.unique(self.firm * len(model.programs) + self.program, return_inverse=True)[1].ravel()
@@ -153,15 +185,15 @@ class _Run:
             self.years_paid = np.zeros(pairs, dtype=np.int64)
             self.grade_paid = np.full(pairs, -1, dtype=np.int64)
             self.tried = np.zeros(pairs, dtype=bool)
-        firms = int(apps.firm.max()) + 1
+        firms = int(firm.max()) + 1
         self.life_caps = {c.index: np.zeros(firms, dtype=np.int64) for c in model.firm_caps if c.period != "year"}
         self.rank = apps.rank[cand]
         self.grouped = (self.rank >= 0) if model.groups and (self.rank >= 0).any() else None
         self.life_paid: dict[tuple[int, int], int] = {}  # (firm, group) -> the program of a life group that paid it
 
 
-def _order(model: Model, t: _Tables, apps: Applications, cand: np.ndarray) -> np.ndarray:
-    """Sort by year, pool, then the pool's order: time (day, firm, program) or rank.
+def _order(model: Model, t: _Tables, apps: Applications, at: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """Sort by year, pool, run, then the pool's order: time (day, firm, program) or rank.
 
     The fields are packed into one int64 key when they fit (one argsort of unique keys
     is several times faster than a lexsort), else sorted with lexsort.
@@ -178,7 +210,7 @@ def _order(model: Model, t: _Tables, apps: Applications, cand: np.ndarray) -> np
         then = day.copy()
         then[by_rank] = np.arange(len(by_rank))  # a ranked pool's order is its ranking alone
         firm, program = np.where(ranked, 0, firm), np.where(ranked, 0, program)
-    fields = [apps.year[cand].astype(np.int64) - model.years[0], pool, then, firm, program]  # time: day, firm, program
+    fields = [apps.year[cand].astype(np.int64) - model.years[0], pool, at[cand], then, firm, program]  # time: day, firm, program
     widths = [max(int(f.max()), 1).bit_length() for f in fields]
     if sum(widths) > 62:
         return np.lexsort(fields[::-1])
@@ -188,15 +220,15 @@ def _order(model: Model, t: _Tables, apps: Applications, cand: np.ndarray) -> np
     return np.argsort(key)
 
 
-def _open(model: Model, spec, year: int, balance: list, opened: set) -> None:
-    """Open the pool for every budget year up to ``year`` not yet opened, as the resets do."""
+def _open(model: Model, spec, year: int, balance: list, opened: set, runs: int) -> None:
+    """Open the pool for every budget year up to ``year`` not yet opened, as the resets do, in every run."""
     openings = spec.openings()
     for y in model.years:
         if y > year or (spec.index, y) in opened:
             continue
         opened.add((spec.index, y))
         if y in openings:
-            balance[spec.index] = openings[y]
+            balance[spec.index] = None if openings[y] is None else np.full(runs, openings[y], dtype=np.int64)
 
 
 def _days(t: _Tables, run: _Run, spec, year: int, rows: np.ndarray) -> np.ndarray:
@@ -208,7 +240,7 @@ def _days(t: _Tables, run: _Run, spec, year: int, rows: np.ndarray) -> np.ndarra
 
 @dataclass
 class _Result:
-    """One pool-year decided, not yet written into the run: ``rows`` decided by the pool, ``skipped`` not made."""
+    """One pool-year of every run decided, not yet written: ``rows`` decided by the pool, ``skipped`` not made."""
 
     rows: np.ndarray
     want: np.ndarray
@@ -216,16 +248,16 @@ class _Result:
     outcome: np.ndarray
     day: np.ndarray
     after: np.ndarray
-    dry_day: int | None
+    dry_day: np.ndarray  # per run, -1 if the pool did not run dry
     skipped: np.ndarray
 
 
 def _decide(model: Model, t: _Tables, run: _Run, spec, year: int, rows: np.ndarray, day: np.ndarray,
-            alone: int | None = None) -> _Result:
-    """One pool-year, the run's ``rows`` in decision order: the firms' history first, then the pool's rule.
+            late: np.ndarray | None = None) -> _Result:
+    """One pool-year in every run, ``rows`` in decision order within each run: the firms' history first, then the pool's rule.
 
-    ``alone``: from this position on, released applications each decided alone against
-    what the pool has left after those before (a round that had closed when they were released).
+    ``late``: released applications each decided alone, after the others of their run,
+    against what the pool has left (a round that had closed when they were released).
     """
     prog, want = run.program[rows], run.entitled[rows]
     skipped = rows[:0]
@@ -238,48 +270,88 @@ def _decide(model: Model, t: _Tables, run: _Run, spec, year: int, rows: np.ndarr
                         (t.one_time[prog] & (before > 0)) | ((t.max_years[prog] > 0) & (run.years_paid[pairs] >= t.max_years[prog])))
         skip |= t.same_year[prog] & run.tried[pairs]
         if skip.any():
-            if alone is not None:
-                alone -= int(skip[:alone].sum())
             keep = np.flatnonzero(~skip)
             skipped = rows[skip]
             rows, prog, want, day = rows[keep], prog[keep], want[keep], day[keep]
+            late = None if late is None else late[keep]
     n = len(rows)
     granted, outcome, after = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int64)
-    dry = None
+    dry = np.full(run.runs, -1, dtype=np.int64)
     balance = run.balance[spec.index]
-    parts = [(0, n)] if alone is None or alone >= n else [(0, alone)] + [(k, k + 1) for k in range(alone, n)]
-    for a, b in parts:
-        if a == b:
-            continue
-        part = slice(a, b)
-        caps = _caps(model, t, run, t.caps[spec.index], rows[:b], prog[:b], granted[:a])
-        limit = None
-        if t.limited[spec.index]:
-            limit = t.limit[prog[part]]
-            if a > 0:  # places the pool-year's earlier grants took
-                taken = np.bincount(prog[:a][granted[:a] > 0], minlength=len(model.programs))[prog[part]]
-                limit = np.where(limit >= 0, np.maximum(limit - taken, 0), limit)
-        out: Decided = t.rules[spec.index].vectorised(PoolYear(
-            want=want[part], program=prog[part], day=day[part], balance=balance,
-            limit=limit, all_or_nothing=t.all_or_nothing[prog[part]] if t.whole[spec.index] else None,
-            caps=tuple(cap.part(a, b) for cap in caps)))
-        granted[part], outcome[part], after[part] = out.granted, out.outcome, out.after
-        dry = out.dry_day if dry is None else dry
-        if balance is not None:
-            balance -= int(out.granted.sum())
+    rule = t.rules[spec.index].vectorised
+    main = np.flatnonzero(~late) if late is not None and late.any() else np.arange(n)
+    if len(main):
+        out: Decided = rule(_pool_year(model, t, run, spec, rows[main], prog[main], want[main], day[main], balance))
+        granted[main], outcome[main], after[main] = out.granted, out.outcome, out.after
+        dry[:len(out.dry_day)] = out.dry_day
+    if len(main) < n:
+        _alone(model, t, run, spec, rows, prog, want, day, main, granted, outcome, after, dry)
     return _Result(rows, want, granted, outcome, day, after, dry, skipped)
 
 
+def _pool_year(model: Model, t: _Tables, run: _Run, spec, rows: np.ndarray, prog: np.ndarray, want: np.ndarray,
+               day: np.ndarray, balance: np.ndarray | None) -> PoolYear:
+    """The rule's view of a pool-year in every run: each run a segment, with the shared caps its firms used before."""
+    caps = []
+    for c in t.caps[spec.index]:  # a cap for the year starts from nothing; one for the policy's life from earlier years
+        under = np.flatnonzero(t.cap[prog] == c)
+        if len(under):
+            firm = run.firm[rows[under]]
+            used = run.life_caps[c][firm] if c in run.life_caps else np.zeros(len(under), dtype=np.int64)
+            caps.append(Cap.over(model.firm_caps[c].amount, under, firm, used))
+    return PoolYear(want=want, program=prog, day=day, balance=balance, seg=run.seg[rows],
+                    limit=t.limit[prog] if t.limited[spec.index] else None,
+                    all_or_nothing=t.all_or_nothing[prog] if t.whole[spec.index] else None, caps=tuple(caps))
+
+
+def _alone(model: Model, t: _Tables, run: _Run, spec, rows, prog, want, day, main, granted, outcome, after, dry) -> None:
+    """Decide the rows not in ``main``, one at a time in order, each against what its run's pool, count and caps have left."""
+    seg = run.seg[rows]
+    done = np.zeros(len(rows), dtype=bool)
+    done[main] = True
+    balance = run.balance[spec.index]
+    left = None if balance is None else balance.copy()
+    if left is not None:
+        np.subtract.at(left, seg[main], granted[main])
+    rule = t.rules[spec.index].vectorised
+    for i in np.flatnonzero(~done).tolist():
+        r, p, f = int(seg[i]), int(prog[i]), int(run.firm[rows[i]])
+        limit = None
+        if t.limited[spec.index]:
+            limit = t.limit[prog[i:i + 1]]
+            if limit[0] >= 0:  # places the pool-year's earlier grants took
+                taken = int((done & (seg == r) & (prog == p) & (granted > 0)).sum())
+                limit = np.maximum(limit - taken, 0)
+        caps = []
+        for c in t.caps[spec.index]:
+            if t.cap[p] == c:  # what the firm used before, and earlier in the pool-year
+                used = int(run.life_caps[c][f]) if c in run.life_caps else 0
+                used += int(granted[done & (t.cap[prog] == c) & (run.firm[rows] == f)].sum())
+                caps.append(Cap.over(model.firm_caps[c].amount, np.zeros(1, dtype=np.int64), np.array([f]), np.array([used])))
+        out = rule(PoolYear(want=want[i:i + 1], program=prog[i:i + 1], day=day[i:i + 1],
+                            balance=None if left is None else left[r:r + 1], seg=np.zeros(1, dtype=np.int64), limit=limit,
+                            all_or_nothing=t.all_or_nothing[prog[i:i + 1]] if t.whole[spec.index] else None, caps=tuple(caps)))
+        granted[i], outcome[i], after[i] = out.granted[0], out.outcome[0], out.after[0]
+        if dry[r] < 0:
+            dry[r] = out.dry_day[0]
+        if left is not None:
+            left[r] -= granted[i]
+        done[i] = True
+
+
 def _commit(model: Model, t: _Tables, run: _Run, spec, year: int, res: _Result) -> None:
-    """Write a decided pool-year into the run, and carry what the next pool-years need."""
+    """Write a decided pool-year into the pass, and carry what the next pool-years need."""
     rows = res.rows
     run.asked[rows], run.granted[rows], run.outcome[rows], run.day[rows], run.after[rows] = (
         res.want, res.granted, res.outcome, res.day, res.after)
     run.outcome[res.skipped] = SKIPPED
-    if res.dry_day is not None:
-        run.exhausted_on.setdefault((spec.index, year), res.dry_day)
+    exhausted = run.exhausted[:, spec.index, model.years.index(year)]
+    first = (exhausted < 0) & (res.dry_day >= 0)
+    exhausted[first] = res.dry_day[first]
     if run.balance[spec.index] is not None:
-        run.balance[spec.index] -= int(res.granted.sum())
+        spent = np.zeros(run.runs, dtype=np.int64)
+        np.add.at(spent, run.seg[rows], res.granted)
+        run.balance[spec.index] = run.balance[spec.index] - spent
     if t.remembers[spec.index]:  # a firm claims a program once a year: each pair appears once here
         pairs = run.pair[rows]
         paid = res.granted > 0
@@ -297,46 +369,6 @@ def _commit(model: Model, t: _Tables, run: _Run, spec, year: int, res: _Result) 
             np.add.at(run.life_caps[c], run.firm[rows][under], res.granted[under])
 
 
-def _caps(model: Model, t: _Tables, run: _Run, pool_caps: list[int], rows: np.ndarray, prog: np.ndarray,
-          granted: np.ndarray) -> list["_CapRows"]:
-    """The pool's shared caps over the pool-year's applications, with what each firm used of them before.
-
-    A cap for the year starts from nothing each budget year; one over the policy's life
-    starts from what the firm was granted under it in earlier years.  ``granted`` holds
-    what the first of ``rows`` were already granted this pool-year (decided before).
-    """
-    out = []
-    for c in pool_caps:
-        under = t.cap[prog] == c
-        if not under.any():
-            continue
-        firm = run.firm[rows]
-        used = run.life_caps[c][firm] if c in run.life_caps else np.zeros(len(rows), dtype=np.int64)
-        out.append(_CapRows(model.firm_caps[c].amount, under, firm, used, granted))
-    return out
-
-
-@dataclass
-class _CapRows:
-    """A shared cap over a pool-year's rows, ready to be cut to the part decided next."""
-
-    amount: int
-    under: np.ndarray  # bool per row: under this cap
-    firm: np.ndarray
-    used: np.ndarray  # what each row's firm used of the cap before the pool-year
-    granted: np.ndarray  # what the rows before the part were granted
-
-    def part(self, a: int, b: int) -> Cap:
-        at = np.flatnonzero(self.under[a:b])
-        firm = self.firm[a:b][at]
-        used = self.used[a:b][at]
-        if a > 0:  # the firm's grants under the cap earlier in the pool-year
-            earlier = self.under[:a]
-            for k, f in enumerate(firm.tolist()):
-                used[k] += int(self.granted[:a][earlier & (self.firm[:a] == f)].sum())
-        return Cap.over(self.amount, at, firm, used)
-
-
 class _Year:
     """One budget year in which applications wait behind ones their firms prefer (从优就高不重复).
 
@@ -352,7 +384,7 @@ class _Year:
         self.model, self.t, self.run, self.year, self.slices = model, t, run, year, slices
         self.specs = [model.pools[int(t.pool[run.program[a]])] for a, _ in slices]
         for spec in self.specs:
-            _open(model, spec, year, run.balance, run.opened)
+            _open(model, spec, year, run.balance, run.opened, run.runs)
         lo, hi = slices[0][0], slices[-1][1]
         pos = lo + np.flatnonzero(run.grouped[lo:hi])
         group = t.group[run.program[pos]]
@@ -452,23 +484,22 @@ class _Year:
         keep[out - a] = False
         rel_day = np.full(b - a, -1, dtype=np.int64)
         rel_day[pos[released] - a] = day[released]
+        seg = run.seg[rows]
         if not t.round[spec.index]:  # first come: released ones after the day's others, in the reference's order
             late = rel_day >= 0
             days = np.where(late, rel_day, days)
-            rows, days, late = rows[keep], days[keep], late[keep]
+            rows, days, late, seg = rows[keep], days[keep], late[keep], seg[keep]
             if late.any():
-                order = np.argsort(self.keys(rows, days, late), kind="stable")
+                order = np.lexsort((self.keys(rows, days, late), seg))
                 rows, days = rows[order], days[order]
             return _decide(model, t, run, spec, self.year, rows, days.astype(np.int32))
-        late = (rel_day >= 0) & self.closed(spec, rel_day)  # released after the round closed: alone
-        in_round = keep & ~late
-        alone = np.flatnonzero(late)
-        if len(alone):
-            alone = alone[np.argsort(self.keys(rows[alone], rel_day[alone], np.ones(len(alone), dtype=bool)), kind="stable")]
-        order = np.r_[np.flatnonzero(in_round), alone]
+        late = (rel_day >= 0) & self.closed(spec, rel_day)  # released after the round closed: alone, after the round
+        chosen = np.flatnonzero(keep)
+        then = np.where(late[chosen], self.keys(rows[chosen], rel_day[chosen], np.ones(len(chosen), dtype=bool)), chosen)
+        order = chosen[np.lexsort((then, late[chosen], seg[chosen]))]
         days = np.where(late, rel_day, days)
         return _decide(model, t, run, spec, self.year, rows[order], days[order].astype(np.int32),
-                       alone=int(in_round.sum()) if len(alone) else None)
+                       late=late[order] if late.any() else None)
 
     def fates(self, known: np.ndarray, granted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each waiting application's fate, from the decisions so far of those its firm prefers.

@@ -35,7 +35,7 @@ import numpy as np
 import polars as pl
 
 from sim import __version__
-from sim.engine import parameters
+from sim.engine import fast, parameters
 from sim.engine.choice import ENGINES, Engine, choose_engine
 from sim.engine.population import samples
 from sim.errors import OptionError, OutputError, RunInterrupted, ScenarioError
@@ -110,7 +110,8 @@ def run_batch(batch: Batch) -> BatchDone:
     """Compute the batch's runs and write their parts; safe to repeat (parts are replaced).
 
     Runs are sampled and summed into tables many at a time (:func:`samples`,
-    :func:`collect_runs`); only the engine's decisions go run by run.
+    :func:`collect_runs`), and the fast engine decides them a pass at a time
+    (:func:`sim.engine.fast.run_pass`); the SimPy engine, the reference, goes run by run.
     """
     began = time.perf_counter()
     model = model_for(batch.scenario)
@@ -123,7 +124,10 @@ def run_batch(batch: Batch) -> BatchDone:
     sampled = {k: v for k, v in values.items() if not k.startswith("factors.")}
     for drawn in samples(model, batch.first, batch.last, values=sampled or None):
         applications += len(drawn.apps)
-        decisions = [engine(model, drawn.applications(run)) for run in drawn.runs]
+        if batch.engine == "fast":  # a whole pass at once
+            decisions = fast.run_pass(model, drawn.apps, drawn.at, len(drawn.runs))
+        else:  # the reference, run by run
+            decisions = [engine(model, drawn.applications(run)) for run in drawn.runs]
         for name, cols in collect_runs(model, drawn, decisions, events=batch.events).items():
             parts.setdefault(name, []).append(cols)
     for name, cols_list in parts.items():
