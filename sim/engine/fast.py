@@ -43,7 +43,7 @@ from sim.engine.outcomes import CANDIDATE, SKIPPED, STACKED
 from sim.engine.population import Applications
 from sim.engine.rationing import order_keys, rule_of
 from sim.engine.simpy import APPLY, RELEASE, REVIEW
-from sim.engine.vectorised import Cap, Decided, PoolYear
+from sim.engine.vectorised import Cap, Decided, PoolYear, per_segment
 from sim.scenario.model import Model
 
 
@@ -349,9 +349,7 @@ def _commit(model: Model, t: _Tables, run: _Run, spec, year: int, res: _Result) 
     first = (exhausted < 0) & (res.dry_day >= 0)
     exhausted[first] = res.dry_day[first]
     if run.balance[spec.index] is not None:
-        spent = np.zeros(run.runs, dtype=np.int64)
-        np.add.at(spent, run.seg[rows], res.granted)
-        run.balance[spec.index] = run.balance[spec.index] - spent
+        run.balance[spec.index] = run.balance[spec.index] - per_segment(run.seg[rows], res.granted, run.runs)
     if t.remembers[spec.index]:  # a firm claims a program once a year: each pair appears once here
         pairs = run.pair[rows]
         paid = res.granted > 0

@@ -146,7 +146,7 @@ def pro_rata(py: PoolYear) -> Decided:
     segments = _segments(py)
     asked, full = _admit(py, np.zeros(n, dtype=np.int64), 0, consume=True)
     take = np.where((asked > 0) & ~full, asked, 0)
-    total = _per_segment(py.seg, take, segments)
+    total = per_segment(py.seg, take, segments)
     granted = take
     if py.balance is not None:
         short = total > py.balance
@@ -157,7 +157,7 @@ def pro_rata(py: PoolYear) -> Decided:
     dry_day = np.full(segments, -1, dtype=np.int64)
     if py.balance is None:
         return Decided(granted, outcome, np.full(n, -1, dtype=np.int64), dry_day)
-    spent = _per_segment(py.seg, granted, segments)
+    spent = per_segment(py.seg, granted, segments)
     dry = (total > py.balance) | ((spent > 0) & (spent == py.balance))
     first = np.searchsorted(py.seg, np.arange(segments))
     dry_day[dry] = py.day[first[dry]]
@@ -170,11 +170,10 @@ def _segments(py: PoolYear) -> int:
     return int(py.seg[-1]) + 1 if len(py.seg) else 0
 
 
-def _per_segment(seg: np.ndarray, x: np.ndarray, segments: int) -> np.ndarray:
-    """The sum of ``x`` over each segment, exactly (int64)."""
-    out = np.zeros(segments, dtype=np.int64)
-    np.add.at(out, seg, x)
-    return out
+def per_segment(seg: np.ndarray, x: np.ndarray, segments: int) -> np.ndarray:
+    """The sum of ``x`` over each segment (``seg`` ascending), exactly (int64)."""
+    total = np.r_[0, np.cumsum(x, dtype=np.int64)]
+    return np.diff(total[np.searchsorted(seg, np.arange(segments + 1))])
 
 
 def _running(seg: np.ndarray, x: np.ndarray, segments: int) -> np.ndarray:
