@@ -114,6 +114,8 @@ def quoted_entries(policy: Policy):
         yield f"programs.{pid}", prog.quote, program_numbers(prog)
         if prog.payment is not None:
             yield f"programs.{pid}.payment", prog.payment.quote, []
+        if prog.benefit.base_before_start is not None:
+            yield f"programs.{pid}.benefit.base_before_start", prog.benefit.base_before_start.quote, []
     for pid, pool in policy.pools.items():
         if not pool.implicit:
             budgets = [pool.budget] if isinstance(pool.budget, int) else list((pool.budget or {}).values())
