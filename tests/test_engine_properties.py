@@ -109,6 +109,12 @@ def check_books(frames: dict[str, pl.DataFrame]) -> None:
     awards = frames["awards"]
     assert (awards["granted_yuan"] <= awards["entitled_yuan"]).all()
     assert (awards["granted_yuan"] >= 0).all()
+    # payable demand: never more than was asked; a pool without a limit grants exactly what is payable
+    assert (progs["payable_yuan"] <= progs["demand_yuan"]).all()
+    unlimited = pools.group_by("pool").agg(pl.col("budget_yuan").is_null().all().alias("free")).filter("free")["pool"]
+    free = (progs.filter(pl.col("pool").is_in(unlimited.to_list())).group_by("run", "pool", "year")
+            .agg(pl.col("payable_yuan", "granted_yuan").sum()))
+    assert free["payable_yuan"].to_list() == free["granted_yuan"].to_list()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
