@@ -281,3 +281,37 @@ def test_a_run_written_before_cash_tables_still_reports(cli, tmp_path):
     assert "this run has no cash tables" in (out / "report.html").read_text(encoding="utf-8")
     sized = cli("size", "scenarios/binjiang.yaml", "--runs", "10", "--workers", "1", "--out", tmp_path / "s", "-q")
     assert sized.code == 0 and not (tmp_path / "s" / "sizing_cash.csv").exists()
+
+
+def test_an_uncertain_lag_is_one_value_per_run_and_moves_that_runs_cash(tmp_path):
+    """A lag whose length is itself uncertain (0 or 12 months, drawn once per run): each run's
+    vouchers are paid on the day or a year on, as that run's recorded value says."""
+    policy = toy.policy({"v": voucher("90万", REDEEMED)}, budget=None, end="2026-12-31",
+                        funding={"shares": {"district": 1}})
+    lag = {"dist": "constant", "value": {"dist": "choice", "values": {0: 0.5, 12: 0.5}, "why": "t"}, "why": "t"}
+    scen = toy.scenario([toy.segment("s", 2, {}, {"v": 1})], start="2026-01-01", end="2026-12-31", runs=40, programs={"v": {
+        "call": {"start": "03-01", "end": "03-01"}, "payment": {"lag_months": lag}}})
+    t = toy.run(tmp_path, policy, scen, events=False)
+    lags = dict(t["parameters"].filter(pl.col("name") == "programs.toy.v.payment.lag_months.value").select("run", "value").rows())
+    assert sorted(set(lags.values())) == [0.0, 12.0]  # both values occur among 40 runs
+    paid = t["cash_years"].group_by("run", "year").agg(pl.col("paid_yuan").sum(), pl.col("committed_yuan").sum())
+    for run, year, cash, committed in paid.select("run", "year", "paid_yuan", "committed_yuan").rows():
+        if year == 2026:  # two vouchers of 90万 decided on 1 March 2026
+            assert committed == 1_800_000
+            assert cash == (1_800_000 if lags[run] == 0 else 0), (run, lags[run])
+        elif year == 2027:
+            assert cash == (0 if lags[run] == 0 else 1_800_000), (run, lags[run])
+
+
+def test_a_lag_bounded_by_an_unbounded_uncertain_number_is_refused(tmp_path):
+    import pytest
+
+    from sim.errors import ScenarioError
+
+    policy = toy.policy({"v": voucher("90万", REDEEMED)}, budget=None, end="2026-12-31")
+    lag = {"dist": "lognormal", "median": 3, "sigma": 0.5, "max": {"dist": "lognormal", "median": 12, "sigma": 0.2, "why": "t"},
+           "why": "t"}
+    scen = toy.scenario([toy.segment("s", 2, {}, {"v": 1})], programs={"v": {"payment": {"lag_months": lag}}})
+    with pytest.raises(ScenarioError, match="programs.toy.v.payment.lag_months: an uncertain number of this lag has no "
+                                            "largest value"):
+        build(load_scenario(toy.write(tmp_path, policy, scen)))

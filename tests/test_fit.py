@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -15,6 +16,7 @@ from sim.scenario.data import column, read_table
 from sim.scenario.schema import Dist
 
 TRUE_MEDIAN, TRUE_SIGMA = 1_200_000, 0.8
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _lognormal(n: int, seed: int) -> np.ndarray:
@@ -151,3 +153,53 @@ def test_sim_fit_refuses_bad_cells_unless_told_to_drop_them(cli, tmp_path):
     assert r.code == 2 and "row 5, column 算力租赁费: 'n/a' is not an amount of money" in r.err and r.out == ""
     r = cli("fit", path, "--column", "算力租赁费", "--drop-bad", "--gof-samples", "20")
     assert r.code == 0 and "dropped:" in r.out and "(n=39)" in r.out
+
+
+# --------------------------------------------------------------------------- gamma and Weibull blocks in a scenario
+
+@pytest.mark.parametrize("family, draw", [
+    ("gamma", lambda rng: rng.gamma(2.0, 500_000, 600)),
+    ("weibull", lambda rng: 800_000 * rng.weibull(1.5, 600)),
+])
+def test_a_gamma_or_weibull_block_pastes_into_a_scenario_and_draws_that_distribution(tmp_path, family, draw):
+    """sim fit's block for gamma and Weibull validates in a scenario, and firms are drawn from scipy's law."""
+    from scipy import stats
+
+    from sim.engine.population import draw as draw_values
+    from sim.scenario.load import load_scenario
+
+    result = fit(draw(np.random.default_rng(3)), source="column 算力 of a.csv", money=True, gof_samples=50)
+    assert result.winner.name == family
+    block = result.block("compute_rental")
+    text = (ROOT / "scenarios" / "binjiang.yaml").read_text(encoding="utf-8")
+    start = text.index("      compute_rental:\n        dist: lognormal")
+    end = text.index("      domestic_compute_share:", start)
+    path = tmp_path / "scenarios" / "fitted.yaml"
+    path.parent.mkdir()
+    path.write_text(text[:start] + "      " + block + "\n" + text[end:], encoding="utf-8")
+    (tmp_path / "policies").symlink_to(ROOT / "policies")
+    scenario = load_scenario(path)
+    dist = scenario.spec.segments[0].attributes["compute_rental"]
+    params = result.winner.params
+    assert dist.dist == family and dist.shape == pytest.approx(params["shape"], rel=1e-3)
+    assert dist.scale == pytest.approx(params["scale"], rel=1e-3)
+    law = (stats.gamma if family == "gamma" else stats.weibull_min)(dist.shape, scale=dist.scale)
+    u = np.linspace(0.005, 0.995, 199)
+    drawn = draw_values(dist, "compute_rental", u)
+    assert np.array_equal(drawn, np.rint(law.ppf(u)).astype(np.int64))  # the quantile function, to the yuan
+    sample = draw_values(dist, "compute_rental", np.random.default_rng(4).random(4000))
+    assert stats.kstest(sample, law.cdf).pvalue > 0.01
+
+
+def test_a_gamma_attributes_shape_and_scale_may_be_uncertain():
+    from sim.scenario.uncertain import extract
+
+    raw = {"segments": [{"name": "s", "attributes": {"compute_rental": {
+        "dist": "gamma", "shape": {"dist": "uniform", "low": 1, "high": 3},
+        "scale": {"dist": "triangular", "low": "40万", "mode": "50万", "high": "80万"}, "why": "x"}}}]}
+    found = extract(raw, "s.yaml", {})
+    assert not found.problems
+    by_path = {p.path: p for p in found.parameters}
+    assert by_path["segments.s.attributes.compute_rental.scale"].kind == "money"
+    assert by_path["segments.s.attributes.compute_rental.scale"].number("mode") == 500_000
+    assert by_path["segments.s.attributes.compute_rental.shape"].kind == "positive"

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from sim import __version__
-from sim.cli import compare, fit, policies, quote, report, run, schema, sensitivity, size, sweep, validate
+from sim.cli import calibrate, compare, fit, policies, quote, report, run, schema, sensitivity, size, sweep, validate
 from sim.errors import RunInterrupted, SimError
 from sim.runs.lock import set_command
 
@@ -51,6 +51,7 @@ app.command("schema")(schema.schema)
 app.command("fit")(fit.fit_command)
 app.command("compare")(compare.compare)
 app.command("sensitivity")(sensitivity.sensitivity)
+app.command("calibrate")(calibrate.calibrate)
 
 
 def main(argv: list[str] | None = None) -> int:

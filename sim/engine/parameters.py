@@ -8,6 +8,10 @@ batch, the worker, the other parameters, or how many there are.  Adding or remov
 uncertain number leaves every other draw unchanged, and two variants of a scenario that
 share a parameter draw the same value of it in every run (common random numbers).
 
+A calibrated scenario (``posterior:``, :mod:`sim.scenario.posterior`) picks one row of its
+draws per run, by number 0 of the stream ``posterior``, and takes that row's values of the
+parameters (and factors) it names; the others are drawn as above.
+
 A common factor (``factors:`` in the scenario) is one standard normal number per run, from
 the stream ``factor/NAME``; a parameter loading ``λ`` on it takes the uniform number
 ``Φ(λ F + sqrt(1 − λ²) Φ⁻¹(u))`` in place of its own ``u``, which is still uniform, so its
@@ -65,7 +69,16 @@ def draw(scenario: Scenario, runs: np.ndarray) -> dict[str, np.ndarray]:
     seed = scenario.monte_carlo.seed
     scores = {name: _factor(seed, name, factor.at, runs) for name, factor in scenario.spec.factors.items()}
     out: dict[str, np.ndarray] = {}
+    posterior = scenario.posterior
+    if posterior is not None:  # one row of the calibration's draws per run, its values in place of the prior's
+        rows = posterior.rows(_uniform(seed, "posterior", runs))
+        for name, factor in scenario.spec.factors.items():
+            if factor.at is None and factor_name(name) in posterior.names:
+                scores[name] = posterior.column(factor_name(name))[rows]
     for p in scenario.parameters:
+        if posterior is not None and p.path in posterior.names:
+            out[p.path] = p.rounded(posterior.column(p.path)[rows])
+            continue
         u = _uniform(seed, f"param/{p.path}", runs)
         if p.factor is not None and p.loading:
             z = p.loading * scores[p.factor] + np.sqrt(1.0 - p.loading ** 2) * special.ndtri(u)

@@ -95,13 +95,15 @@ class Schedule:
 
 
 def schedule(amounts: np.ndarray, day: np.ndarray, timing: Timing, u_lag: np.ndarray | None = None,
-             u_lapse: np.ndarray | None = None, *, start: dt.date) -> Schedule:
+             u_lapse: np.ndarray | None = None, *, start: dt.date, lag_param=None, lapse_param=None) -> Schedule:
     """The payments and lapses of grants paid as ``timing`` says.
 
     ``amounts`` is (n, k) int64 yuan: each grant's parts (one per funder, or one column);
     ``day`` the day each grant was decided, since ``start``; ``u_lag`` and ``u_lapse`` one
     uniform number in (0, 1) per grant, turned into its lag in months and its lapsed share
     by the inverse of the scenario's distributions (needed only for a lag or a lapse).
+    ``lag_param`` and ``lapse_param`` give a distribution's numbers per grant where the
+    scenario makes them uncertain (its run's value); by default the scenario's numbers.
     """
     amounts = np.asarray(amounts, dtype=np.int64)
     day = np.asarray(day, dtype=np.int64)
@@ -118,8 +120,9 @@ def schedule(amounts: np.ndarray, day: np.ndarray, timing: Timing, u_lag: np.nda
         return Schedule(days, parts, np.zeros_like(parts), np.arange(len(shares), dtype=np.int16))
     if not timing.lagged:
         return Schedule(day[:, None], amounts[:, None, :], np.zeros((n, 1, k), dtype=np.int64), np.zeros(1, dtype=np.int16))
-    lag = draw(terms.lag_months, LAG_TYPE, np.asarray(u_lag, dtype=np.float64))
-    share = np.zeros(n) if terms.lapse is None else draw(terms.lapse, LAPSE_TYPE, np.asarray(u_lapse, dtype=np.float64))
+    lag = draw(terms.lag_months, LAG_TYPE, np.asarray(u_lag, dtype=np.float64), lag_param)
+    share = (np.zeros(n) if terms.lapse is None
+             else draw(terms.lapse, LAPSE_TYPE, np.asarray(u_lapse, dtype=np.float64), lapse_param))
     lost = np.rint(amounts * share[:, None]).astype(np.int64)
     paid = amounts - lost
     paid_on = months_later(start, day, lag)
@@ -152,14 +155,17 @@ class Payments:
 
 
 def pay(model: Model, runs: np.ndarray, at: np.ndarray, firm: np.ndarray, program: np.ndarray, year: np.ndarray,
-        day: np.ndarray, amounts: np.ndarray) -> Payments:
+        day: np.ndarray, amounts: np.ndarray, *, values: dict[str, np.ndarray] | None = None) -> Payments:
     """Schedule the grants of a pass of runs; ``at`` is each grant's run as an index into ``runs``.
 
     ``firm``, ``program``, ``year`` and ``day`` describe each grant (its firm, its program's
     index, its budget year, the day it was decided); ``amounts`` its parts (n, k).  Grants of
     programs paid at the decision are paid in one step; the others program by program,
-    each drawing its lags and lapses from its own streams.
+    each drawing its lags and lapses from its own streams.  ``values`` holds, per run of
+    ``runs``, the uncertain numbers of the lag and lapse distributions
+    (``programs.KEY.payment.lag_months.median``…), as the sampler took them.
     """
+    values = values or {}
     amounts = np.asarray(amounts, dtype=np.int64)
     timings = _timings(model)
     later = np.array([t.later for t in timings], dtype=bool)[program] if len(program) else np.zeros(0, dtype=bool)
@@ -174,8 +180,18 @@ def pay(model: Model, runs: np.ndarray, at: np.ndarray, firm: np.ndarray, progra
             u_lag = _uniforms(model, "payment_lag", model.programs[p], runs, at[rows], firm[rows], year[rows])
             if timing.terms.lapse is not None:
                 u_lapse = _uniforms(model, "payment_lapse", model.programs[p], runs, at[rows], firm[rows], year[rows])
-        parts.append(_flat(rows, schedule(amounts[rows], day[rows], timing, u_lag, u_lapse, start=model.start)))
+        params = {name: _param(values, f"programs.{model.programs[p].key}.payment.{name}", getattr(timing.terms, name),
+                               at[rows]) for name in ("lag_months", "lapse") if timing.lagged}
+        parts.append(_flat(rows, schedule(amounts[rows], day[rows], timing, u_lag, u_lapse, start=model.start,
+                                          lag_param=params.get("lag_months"), lapse_param=params.get("lapse"))))
     return Payments(*(np.concatenate([getattr(x, f) for x in parts]) for f in ("grant", "instalment", "day", "paid", "lapsed")))
+
+
+def _param(values: dict[str, np.ndarray], path: str, dist, at: np.ndarray):
+    """A distribution's number by name: its run's value where the scenario makes it uncertain, else its own."""
+    if dist is None:
+        return None
+    return lambda name: values[f"{path}.{name}"][at] if f"{path}.{name}" in values else getattr(dist, name)
 
 
 def _timings(model: Model) -> list[Timing]:

@@ -18,6 +18,7 @@ within its cohort (the firms there at the start, or those arriving in one year):
     arrivals/SEGMENT/YEAR                          how many firms arrive that year
     arrival_day/SEGMENT/COHORT                     the day each of them arrives
     attr/SEGMENT/ATTRIBUTE/COHORT                  each firm's base value of an attribute
+    row/SEGMENT/COHORT                             the data row a firm takes its attributes from (from_data)
     takeup/SEGMENT/PROGRAM/COHORT                  whether it takes the program up
     timing|score|award|amount/SEGMENT/PROGRAM/YEAR/COHORT    its application in one year
 
@@ -45,7 +46,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,7 @@ from sim.policy.models import Policy
 from sim.policy.overrides import set_path
 from sim.scenario.model import Model, ProgramSpec
 from sim.scenario.schema import Dist, Segment
+from sim.scenario.uncertain import PAYMENT_DISTS
 
 # firm-years drawn in one pass: enough to spread the Python work per segment and program
 # over many runs (a default batch of 100 Binjiang runs is one pass), few enough to keep a
@@ -115,6 +117,7 @@ class Sample:
     bounds: np.ndarray  # the rows of run first + b are bounds[b]:bounds[b + 1]
     firms: np.ndarray  # firms in each run
     arrivals: list[tuple[np.ndarray, np.ndarray]]  # per segment: each firm's arrival day, its rows per run
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # assumptions set per run (values)
 
     @property
     def runs(self) -> range:
@@ -176,7 +179,7 @@ def sample_runs(model: Model, first: int, last: int, *, values: Values | None = 
     apps, at = _grouped(parts, last - first)
     _stack(model, apps, at)
     bounds = np.searchsorted(at, np.arange(last - first + 1))
-    return Sample(first, last, apps, at, bounds, counted, [(f.day, f.bounds) for f in firms])
+    return Sample(first, last, apps, at, bounds, counted, [(f.day, f.bounds) for f in firms], draws.values)
 
 
 def assumption_paths(model: Model) -> list[str]:
@@ -191,12 +194,20 @@ def assumption_paths(model: Model) -> list[str]:
             out.append(f"{at}.arrivals_per_year")
         for attr, dist in segment.attributes.items():
             out += [f"{at}.attributes.{attr}.{name}" for name in _numbers(dist, attr)]
+        if segment.from_data is not None:
+            out += [f"{at}.from_data.growth.{attr}" for attr in segment.from_data.attributes
+                    if VOCABULARY[attr].kind in ("money", "number", "count")]
         out += [f"{at}.take_up.{key}.p" for key in segment.take_up]
     for key, behaviour in model.scenario.spec.programs.items():
         for field, attr in (("award_share", "domestic_compute_share"), ("amount", "project_investment")):
             dist = getattr(behaviour, field)
             if dist is not None:
                 out += [f"programs.{key}.{field}.{name}" for name in _numbers(dist, attr, grows=False)]
+        if behaviour.payment is not None:  # read when the grants are paid (sim.engine.payments)
+            for field, attr in PAYMENT_DISTS:
+                dist = getattr(behaviour.payment, field)
+                if dist is not None:
+                    out += [f"programs.{key}.payment.{field}.{name}" for name in _numbers(dist, attr, grows=False)]
     # a policy's dates and the numbers of its programs' rules, where the scenario makes them uncertain
     out += [p.path for p in model.scenario.parameters if p.path.startswith("overrides.")]
     return out
@@ -207,7 +218,8 @@ def _numbers(dist: Dist, attr: str, *, grows: bool = True) -> list[str]:
     kind = VOCABULARY[attr].kind
     if kind == "category":
         return []
-    names = [n for n in ("value", "low", "high", "mean", "sd", "median", "sigma", "p") if getattr(dist, n) is not None]
+    names = [n for n in ("value", "low", "high", "mean", "sd", "median", "sigma", "shape", "scale", "p")
+             if getattr(dist, n) is not None]
     if kind != "flag":
         names += [n for n in ("min", "max") if getattr(dist, n) is not None] + (["growth"] if grows else [])
     return names
@@ -388,7 +400,17 @@ class _Firms:
         return streams.uniform(table.ravel()[place], self.number[rows])
 
     def attribute(self, attr: str) -> np.ndarray:
-        """Each firm's base value of ``attr``, drawn once (with the attributes it is correlated with)."""
+        """Each firm's base value of ``attr``, drawn once (with the attributes it is correlated with).
+
+        A segment taking attributes from data gives each firm one row of the data, drawn
+        from the stream ``row/SEGMENT/COHORT``, and all its data attributes from that row.
+        """
+        source = self.segment.from_data
+        if source is not None and attr in source.columns.values():
+            if ("row",) not in self._values:
+                rows = self.draws.model.scenario.data[self.segment.name]
+                self._values[("row",)] = _below(self.uniform(f"row/{self.segment.name}"), rows.rows)
+            return self.draws.model.scenario.data[self.segment.name].values[attr][self._values[("row",)]]
         if attr not in self._values:
             correlation = self.segment.correlation
             names = correlation.names if correlation is not None and attr in correlation.names else [attr]
@@ -403,8 +425,7 @@ class _Firms:
     def in_year(self, attr: str, rows: np.ndarray, year: np.ndarray) -> np.ndarray:
         """``attr`` of firms ``rows`` in ``year`` (one per row): the base value grown once a year since the firm's first year."""
         base = self.attribute(attr)[rows]
-        dist = self.segment.attributes[attr]
-        growth = self.draws.value(f"segments.{self.segment.name}.attributes.{attr}.growth", dist.growth)
+        growth = self.draws.value(*_growth(self.segment, attr))
         if not np.any(growth):
             return base
         start = np.maximum(self.arrival_year[rows], self.draws.model.years[0])
@@ -417,6 +438,14 @@ class _Firms:
     def _param(self, path: str, dist: Dist, rows: np.ndarray | None = None) -> Callable[[str], object]:
         at = self.at if rows is None else self.at[rows]
         return lambda name: _per_row(self.draws.value(f"{path}.{name}", getattr(dist, name)), at)
+
+
+def _growth(segment: Segment, attr: str) -> tuple[str, float]:
+    """The path of an attribute's growth and the scenario's number for it (attributes drawn or from data)."""
+    source = segment.from_data
+    if source is not None and attr in source.columns.values():
+        return f"segments.{segment.name}.from_data.growth.{attr}", source.growth.get(attr, 0.0)
+    return f"segments.{segment.name}.attributes.{attr}.growth", segment.attributes[attr].growth
 
 
 def _copula(u: np.ndarray, cache: dict, segment: Segment) -> np.ndarray:
@@ -474,6 +503,10 @@ def draw(dist: Dist, attr: str, u: np.ndarray, param: Callable[[str], object] | 
         values = param("mean") + param("sd") * streams.normal(u)
     elif dist.dist == "lognormal":
         values = param("median") * np.exp(param("sigma") * streams.normal(u))
+    elif dist.dist == "gamma":  # scipy's stats.gamma(shape, scale=scale).ppf(u)
+        values = param("scale") * special.gammaincinv(param("shape"), u)
+    elif dist.dist == "weibull":  # scipy's stats.weibull_min(shape, scale=scale).ppf(u)
+        values = param("scale") * (-np.log1p(-u)) ** (1.0 / np.asarray(param("shape"), dtype=np.float64))
     elif dist.dist == "bernoulli":
         values = u < param("p")
     elif dist.dist == "choice":
@@ -508,8 +541,8 @@ def _needed(spec: ProgramSpec, policy, segment: Segment) -> list[str]:
     """The attributes one program reads: its conditions and rule, uplifts, funding, score."""
     names = set(spec.program.attributes()) | policy.uplift_attributes(spec.id)
     names |= {spec.funding_by} if spec.funding_by else set()
-    names |= {spec.behaviour.score} if spec.behaviour.score in segment.attributes else set()
-    return sorted(names & set(segment.attributes))
+    names |= {spec.behaviour.score} if spec.behaviour.score in segment.attribute_names else set()
+    return sorted(names & segment.attribute_names)
 
 
 def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, np.ndarray] | None:

@@ -86,16 +86,22 @@ def locate(data: Any, dotted_path: str) -> tuple:
 
 def exists(data: Any, dotted_path: str) -> bool:
     """True when every part of the path names a field (or list item) present in ``data``."""
-    loc = locate(data, dotted_path)
-    node = data
+    return value_at(data, locate(data, dotted_path), _MISSING) is not _MISSING
+
+
+_MISSING = object()
+
+
+def value_at(data: Any, loc: tuple, default: Any = None) -> Any:
+    """The field (or list item) at ``loc`` in ``data``; ``default`` where a part of it is absent."""
     for key in loc:
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
+            data = data[key]
         else:
-            return False
-    return True
+            return default
+    return data
 
 
 def apply_path(raw: dict, path: str, value: Any, file: str) -> None:

@@ -42,6 +42,7 @@ class ScenarioInfo(_Frozen):
     file_sha256: str | None = None
     sha256: str = ""
     settings: dict[str, str] = {}  # paths set on top of the file (`sim run --set PATH=VALUE`), as YAML text
+    inputs: dict[str, str] = {}  # data files the scenario reads (from_data, posterior) → sha256; part of sha256 above
 
 
 class ProgramInfo(_Frozen):

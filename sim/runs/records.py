@@ -47,12 +47,16 @@ def collect_runs(model: Model, sample: Sample, decisions: list[Decisions], *, ev
 
     ``decisions`` holds each run's decisions, in run order.
     """
-    return _tables(model, np.arange(sample.first, sample.last), sample.at, sample.apps, decisions, events)
+    return _tables(model, np.arange(sample.first, sample.last), sample.at, sample.apps, decisions, events, sample.values)
 
 
 def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, decisions: list[Decisions],
-            events: bool) -> dict[str, dict[str, np.ndarray]]:
-    """Tables of ``runs``: ``at`` is each application's run (an index into ``runs``)."""
+            events: bool, values: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Tables of ``runs``: ``at`` is each application's run (an index into ``runs``).
+
+    ``values`` are the assumptions the sampler took per run (:attr:`Sample.values`); the
+    payment lags and lapses read theirs.
+    """
     d = decisions[0] if len(decisions) == 1 else _joined(decisions, events)
     decided = _DECIDED[d.outcome + 1]
     programs = _program_years(model, runs, at, apps, d, decided)
@@ -61,7 +65,7 @@ def _tables(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, 
         "pool_years": _pool_years(model, runs, programs, [x.exhausted_on for x in decisions]),
         "funder_years": _funder_years(model, runs, at, apps, d, decided, programs),
     }
-    out.update(_cash(model, runs, at, apps, d, decided, events, programs))
+    out.update(_cash(model, runs, at, apps, d, decided, events, programs, values or {}))
     if events:
         out["awards"] = _awards(model, runs, at, apps, d)
     return out
@@ -387,7 +391,8 @@ def _calendar(model: Model) -> _Calendar:
 
 
 def _cash(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d: Decisions | _Joined,
-          decided: np.ndarray, events: bool, program_years: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+          decided: np.ndarray, events: bool, program_years: dict[str, np.ndarray],
+          values: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
     """cash_years and cash_months (and payments, with events) of the runs' grants.
 
     Most grants are paid whole on the day they are decided: their commitments are the
@@ -429,7 +434,8 @@ def _cash(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d:
     rest = groups.get(LATER, ())
     if len(rest):
         rows = g[rest]
-        p = payments.pay(model, runs, at[rows], apps.firm[rows], program[rest], apps.year[rows], d.day[rows], parts(rest))
+        p = payments.pay(model, runs, at[rows], apps.firm[rows], program[rest], apps.year[rows], d.day[rows], parts(rest),
+                         values=values)
         run, key = at[rows[p.grant]], program[rest[p.grant]]
         paid += _by_pair(run, key, p.paid, cal.pair, cal.year[p.day], n_years, n_runs).reshape(shape)
         lapsed += _by_pair(run, key, p.lapsed, cal.pair, cal.year[p.day], n_years, n_runs).reshape(shape)
@@ -447,7 +453,8 @@ def _cash(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d:
     out["cash_months"] = {"run": rows[0], "month_index": rows[2].astype(np.int32), "pool_index": pool[rows[1]].astype(np.int32),
                           "funder_index": funder[rows[1]].astype(np.int32), "paid_yuan": months}
     if events:
-        p = payments.pay(model, runs, at[g], apps.firm[g], program, apps.year[g], d.day[g], parts(np.arange(len(g))))
+        p = payments.pay(model, runs, at[g], apps.firm[g], program, apps.year[g], d.day[g], parts(np.arange(len(g))),
+                         values=values)
         out["payments"] = _payments(model, runs, at[g], apps.firm[g], program, d.day[g], p)
     return out
 

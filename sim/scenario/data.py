@@ -151,3 +151,60 @@ def _yuan(text: str) -> int:
     if not amount.is_finite():
         raise ValueError(f"{text!r} is not an amount of money (e.g. 350万, 1.2亿 or 3500000)")
     return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A segment's data file read for resampling: each attribute's value in each row, in the attribute's unit."""
+
+    file: str
+    sha256: str
+    values: dict[str, np.ndarray]  # attribute -> one value per row (yuan, a share, a flag, a category, …)
+    rows: int
+
+
+def read_rows(path: str | Path, file: str, columns: dict[str, str]) -> Rows:
+    """Read the columns a segment takes from a data file, each cell as its attribute (see :class:`FromData`).
+
+    Every blank or unreadable cell is reported with the file, its row and column, so that
+    one pass fixes the file.  Raises :class:`DataError`.
+    """
+    import hashlib
+
+    frame = read_table(path)
+    values: dict[str, np.ndarray] = {}
+    problems: list[Problem] = []
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError([Problem(file, c, f"no such column; the columns are {', '.join(frame.columns)}", 1) for c in missing])
+    for name, attr in columns.items():
+        kind = VOCABULARY[attr].kind
+        if kind in ("flag", "category"):
+            cells, bad = _typed_cells(frame[name].to_list(), attr)
+            problems += [Problem(file, f"row {row}, column {name}", message) for row, message in bad]
+            values[attr] = np.array(cells, dtype=bool if kind == "flag" else object)
+        else:
+            col, bad = column(frame, name, file, attribute=attr)
+            problems += bad
+            values[attr] = col.values.astype(np.int64 if kind == "money" else np.float64)
+    if problems:
+        raise DataError(problems)
+    if frame.height == 0:
+        raise DataError.one(file, "", "has no rows of firms to resample")
+    return Rows(file, hashlib.sha256(Path(path).read_bytes()).hexdigest(), values, frame.height)
+
+
+def _typed_cells(cells: list, attr: str) -> tuple[list, list[tuple[int, str]]]:
+    """Cells read as a flag (yes/no, 是/否, true/false, 1/0) or a category of ``attr``, with each bad one's row."""
+    out, bad = [], []
+    for i, cell in enumerate(cells):
+        if cell is None:
+            bad.append((FIRST_ROW + i, "blank cell"))
+            out.append(None)
+            continue
+        try:
+            out.append(coerce_value(attr, cell))
+        except ValueError as exc:
+            bad.append((FIRST_ROW + i, str(exc)))
+            out.append(None)
+    return out, bad

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ from sim.policy.load import load_policy, resolve_policy, validate_policy
 from sim.policy.loader import Lines, dotted, line_of, problems_from, read_yaml
 from sim.policy.models import Policy, implicit_pools
 from sim.policy.overrides import apply_path, exists, set_path
+from sim.scenario.data import Rows, read_rows
 from sim.scenario.footprint import available_memory, footprint, size
+from sim.scenario.posterior import Draws, read_draws
 from sim.scenario.schema import PolicySource, Scenario, ScenarioFile
-from sim.scenario.uncertain import check_factors, extract, is_distribution, may_vary, refusal
+from sim.scenario.uncertain import Parameter, check_factors, extract, is_distribution, may_vary, refusal
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -71,19 +74,81 @@ def build_scenario(raw: dict, file: str, lines: Lines, folder: Path, *, earlier:
     problems = _cross_checks(spec, policies, sources, file, lines)
     if problems:
         raise ScenarioError(problems)
-    digest = inputs_digest(raw, policy_data)
+    posterior, files, data = None, [], {}
+    for i, segment in enumerate(spec.segments):
+        if segment.from_data is not None:
+            data[segment.name] = _rows(segment, i, file, lines, folder, earlier)
+            files.append((segment.from_data.file, data[segment.name].sha256))
+    if spec.posterior is not None:
+        posterior, parameters = _posterior(spec, parameters, file, lines, folder, earlier)
+        files.append((spec.posterior.file, posterior.sha256))
+    digest = inputs_digest(raw, policy_data, files)
     return Scenario(spec=spec, policies=policies, path=file, raw=raw, sha256=digest, sources=sources,
-                    policy_data=tuple(policy_data), lines=lines, parameters=tuple(parameters))
+                    policy_data=tuple(policy_data), lines=lines, parameters=tuple(parameters), posterior=posterior,
+                    files=tuple(files), data=data)
 
 
 def _within(field: str, outer: str) -> bool:
     return field == outer or field.startswith(outer + ".")
 
 
-def inputs_digest(raw: dict, policy_data: list[dict]) -> str:
-    """A fingerprint of everything a run depends on: the scenario and its policies, as resolved."""
-    text = json.dumps([raw, policy_data], sort_keys=True, default=str, ensure_ascii=False)
+def inputs_digest(raw: dict, policy_data: list[dict], files: list[tuple[str, str]] | None = None) -> str:
+    """A fingerprint of everything a run depends on: the scenario and its policies, as resolved, and the
+    sha256 of each data file it reads (so that a resume with a changed file is refused)."""
+    text = json.dumps([raw, policy_data] + ([sorted(files)] if files else []), sort_keys=True, default=str,
+                      ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _rows(segment, index: int, file: str, lines: Lines, folder: Path, earlier: Scenario | None) -> Rows:
+    """The rows a segment resamples its firms from (read once; a variant keeps its scenario's)."""
+    source = segment.from_data
+    if earlier is not None:
+        before = next((s for s in earlier.spec.segments if s.name == segment.name), None)
+        if before is not None and before.from_data is not None and before.from_data.file == source.file \
+                and before.from_data.columns == source.columns:
+            return earlier.data[segment.name]
+    path = folder / source.file
+    if not path.is_file():
+        loc = ("segments", index, "from_data", "file")
+        raise ScenarioError.one(file, dotted(loc), f"{source.file}: no such data file (a path relative to the "
+                                f"scenario's folder, {folder})", line_of(lines, loc))
+    shown = str(Path(file).parent / source.file)
+    return read_rows(path, shown, source.columns)
+
+
+def _posterior(spec: ScenarioFile, parameters: list[Parameter], file: str, lines: Lines, folder: Path,
+               earlier: Scenario | None) -> tuple[Draws, list[Parameter]]:
+    """Read the scenario's posterior draws; each parameter they name takes their marginal in place of its prior.
+
+    A variant that holds a parameter fixed (``sim run --set``, ``sim sensitivity``) keeps
+    its value: the posterior's column of it is left out.
+    """
+    loc = ("posterior", "file")
+    if earlier is not None and earlier.posterior is not None and earlier.spec.posterior == spec.posterior:
+        draws = earlier.posterior
+    else:
+        try:
+            draws = read_draws(folder / spec.posterior.file, spec.posterior.file)
+        except ValueError as exc:
+            raise ScenarioError.one(file, dotted(loc), str(exc), line_of(lines, loc)) from None
+    available = [p.path for p in parameters] + [f"factors.{n}" for n in sorted(spec.factors)]
+    unknown = [n for n in draws.names if n not in available]
+    if unknown and earlier is None:
+        raise ScenarioError.one(file, dotted(loc), f"{draws.file} gives {', '.join(unknown)}, which "
+                                f"{'is not an uncertain number' if len(unknown) == 1 else 'are not uncertain numbers'} "
+                                f"of this scenario (they are: {', '.join(available) or 'none'}); calibrate this "
+                                "scenario again", line_of(lines, loc))
+    if unknown:
+        draws = draws.without(set(unknown))
+    out = []
+    for p in parameters:
+        if p.path in draws.names:
+            values, weights = draws.marginal(p.path)
+            p = replace(p, dist="choice", numbers=(), values=values, weights=weights, factor=None, loading=0.0,
+                        why=f"posterior: {draws.file}", _frozen=None)
+        out.append(p)
+    return draws, out
 
 
 def yaml_text(value: Any) -> str:
@@ -229,7 +294,7 @@ def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], sources: dict
             behaviour = spec.programs.get(key)
             if behaviour and behaviour.score in VOCABULARY:
                 needed.add(behaviour.score)
-            missing = sorted(needed - set(seg.attributes))
+            missing = sorted(needed - seg.attribute_names)
             if missing:
                 bad(("segments", i, "take_up", key), f"segment {seg.name} takes up {key}, which needs attributes {', '.join(missing)}; give them under segments.{i}.attributes")
     problems += _payments(spec, programs, file, lines)

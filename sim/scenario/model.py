@@ -46,14 +46,18 @@ class ProgramSpec:
     def key(self) -> str:
         return f"{self.policy}.{self.id}"
 
-    def latest_payment(self) -> float:
-        """Months after its decision by which every payment or lapse of a grant has happened."""
+    def latest_payment(self, highest: Mapping[str, float] | None = None) -> float:
+        """Months after its decision by which every payment or lapse of a grant has happened.
+
+        ``highest`` gives the largest value an uncertain number of the lag's distribution
+        can take, by name (``high``, ``max``…): the tail must hold the longest lag of any run.
+        """
         a = self.payment
         if self.pays_on == "instalments" and a is not None and a.instalments is not None:
             return 12.0 * (len(a.instalments.shares) - 1)
         if self.pays_on not in ("redemption", "milestone") or a is None or a.lag_months is None:
             return 0.0
-        lag = a.lag_months.highest()
+        lag = a.lag_months.model_copy(update=dict(highest or {})).highest()
         if a.deadline is None:
             return lag
         # past the deadline a grant lapses on it; a lapsed share lapses on it too
@@ -204,8 +208,13 @@ def _months_of(days: np.ndarray | None, months: np.ndarray | None = None) -> tup
 def _cash_years(model: Model) -> list[int]:
     """The horizon's budget years and every later year in which a grant of the horizon can be paid or lapse."""
     last = model.years[-1]
+    tops = {p.path: p.support()[1] for p in model.scenario.parameters}
     for spec in model.programs:
-        months = spec.latest_payment()
+        at = f"programs.{spec.key}.payment.lag_months."
+        months = spec.latest_payment({k[len(at):]: v for k, v in tops.items() if k.startswith(at)})
+        if not np.isfinite(months):
+            raise ScenarioError.one(model.scenario.path, at.rstrip("."), "an uncertain number of this lag has no "
+                                    "largest value, so the years of payments have no end; bound it (high, max)")
         if months > 0:
             day = int(months_later(model.start, spec.window[1], months))
             last = max(last, model.date(day).year)

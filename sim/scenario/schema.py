@@ -41,7 +41,8 @@ from sim.policy.models import RATE_SCHEMA, Policy
 from sim.policy.money import parse_rate
 from sim.policy.overrides import apply_path
 from sim.scenario.correlation import Correlation
-from sim.scenario.uncertain import Parameter
+from sim.scenario.posterior import Draws
+from sim.scenario.uncertain import PAYMENT_DISTS, Parameter
 
 
 class Strict(BaseModel):
@@ -57,12 +58,14 @@ def _why(value: str) -> str:
 Why = Annotated[str, AfterValidator(_why)]  # every assumption carries its reasoning
 
 
-DistKind = Literal["constant", "uniform", "normal", "lognormal", "bernoulli", "choice", "empirical"]
+DistKind = Literal["constant", "uniform", "normal", "lognormal", "gamma", "weibull", "bernoulli", "choice", "empirical"]
 _PARAMS: dict[str, tuple[str, ...]] = {
     "constant": ("value",),
     "uniform": ("low", "high"),
     "normal": ("mean", "sd"),
     "lognormal": ("median", "sigma"),
+    "gamma": ("shape", "scale"),
+    "weibull": ("shape", "scale"),
     "bernoulli": ("p",),
     "choice": ("values",),
     "empirical": ("values",),
@@ -74,6 +77,9 @@ class Dist(Strict):
 
     ``lognormal`` is given by its median and sigma (of the log), which is how people
     describe skewed spending ("typically 300万, often three times more or less").
+    ``gamma`` and ``weibull`` take scipy's ``shape`` and ``scale`` (the scale in the
+    attribute's unit), as `sim fit` prints them: ``stats.gamma(shape, scale=scale)`` and
+    ``stats.weibull_min(shape, scale=scale)``.
     ``growth`` multiplies money and numbers by ``(1 + growth)`` per year after arrival.
     """
 
@@ -86,6 +92,8 @@ class Dist(Strict):
     sd: Any = None
     median: Any = None
     sigma: float | None = Field(None, ge=0)
+    shape: float | None = Field(None, gt=0)
+    scale: Any = None
     p: float | None = Field(None, ge=0, le=1)
     values: Any = None
     min: Any = None
@@ -98,7 +106,7 @@ class Dist(Strict):
         for name in _PARAMS[self.dist]:
             if getattr(self, name) is None:
                 raise ValueError(f"a {self.dist} distribution needs '{name}'")
-        extra = [k for k in ("value", "low", "high", "mean", "sd", "median", "sigma", "p", "values")
+        extra = [k for k in ("value", "low", "high", "mean", "sd", "median", "sigma", "shape", "scale", "p", "values")
                  if getattr(self, k) is not None and k not in _PARAMS[self.dist]]
         if extra:
             raise ValueError(f"a {self.dist} distribution does not take {', '.join(extra)}")
@@ -132,7 +140,7 @@ class Dist(Strict):
         if self.growth <= -1:
             raise ValueError(f"growth must be above -1 (-100% a year); got {self.growth}")
         out = {}
-        for key in ("value", "low", "high", "mean", "median", "min", "max"):
+        for key in ("value", "low", "high", "mean", "median", "scale", "min", "max"):
             if getattr(self, key) is not None:
                 try:
                     out[key] = coerce_value(attr, getattr(self, key))
@@ -150,6 +158,8 @@ class Dist(Strict):
             out["values"] = weights
         if self.dist == "empirical":
             out["values"] = [coerce_value(attr, v) for v in self.values]
+        if self.dist in ("gamma", "weibull") and not out["scale"] > 0:
+            raise ValueError(f"@scale: a {self.dist} distribution's scale must be above 0; got {self.scale}")
         if self.dist == "uniform" and out["high"] < out["low"]:
             raise ValueError(f"uniform needs low <= high; got {self.low} > {self.high}")
         if "min" in out and "max" in out and out["max"] < out["min"]:
@@ -161,6 +171,49 @@ class TakeUp(Strict):
     p: float = Field(ge=0, le=1)
     why: Why
 
+
+
+class FromData(Strict):
+    """Firms' attributes taken by resampling rows of a data file (last year's applicant list).
+
+    Each firm of the segment is one row drawn at random (with replacement), so the joint
+    structure of real firms — big renters are big corpus buyers — is kept as it is in the
+    data.  ``columns`` maps the file's headers to attributes of the vocabulary (cells read
+    in the attribute's unit: ``350万`` for money, yes/no for flags); ``growth`` grows an
+    attribute from the data by ``(1 + growth)`` a year after the firm's first year, as for
+    drawn attributes.  The file is a path relative to the scenario's folder.
+    """
+
+    file: str
+    columns: dict[str, str] = Field(min_length=1)
+    growth: dict[str, float] = {}
+    why: Why
+
+    @field_validator("columns")
+    @classmethod
+    def _known(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, attr in value.items():
+            if attr not in VOCABULARY:
+                raise ValueError(f"@{column}: unknown firm attribute {attr!r}; see sim/policy/attributes.py for the vocabulary")
+        twice = sorted({a for a in value.values() if list(value.values()).count(a) > 1})
+        if twice:
+            raise ValueError(f"two columns give {', '.join(twice)}; map each attribute from one column")
+        return value
+
+    @model_validator(mode="after")
+    def _grows(self) -> "FromData":
+        for attr, rate in self.growth.items():
+            if attr not in self.columns.values():
+                raise ValueError(f"@growth.{attr}: not an attribute taken from the data ({', '.join(self.columns.values())})")
+            if VOCABULARY[attr].kind not in ("money", "number", "count"):
+                raise ValueError(f"@growth.{attr}: growth applies to amounts and numbers; {attr} is a {VOCABULARY[attr].kind}")
+            if rate <= -1:
+                raise ValueError(f"@growth.{attr}: growth must be above -1 (-100% a year); got {rate}")
+        return self
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return tuple(self.columns.values())
 
 
 class Segment(Strict):
@@ -176,14 +229,28 @@ class Segment(Strict):
     firms_at_start: int = Field(0, ge=0)
     arrivals_per_year: float | dict[int, float] = 0.0
     attributes: dict[str, Dist] = {}
+    from_data: FromData | None = None
     correlation: Correlation | None = None
     take_up: dict[str, TakeUp] = {}
 
     @model_validator(mode="after")
     def _correlated(self) -> "Segment":
+        if self.from_data is not None:
+            both = sorted(set(self.from_data.attributes) & set(self.attributes))
+            if both:
+                raise ValueError(f"@attributes.{both[0]}: {', '.join(both)} also taken from the data (from_data); give "
+                                 "each attribute once")
+            if self.correlation is not None and set(self.correlation.names) & set(self.from_data.attributes):
+                raise ValueError("@correlation: attributes taken from the data keep the data's own correlation; "
+                                 "correlate only drawn attributes")
         if self.correlation is not None:
             self.correlation.check(self.attributes)
         return self
+
+    @property
+    def attribute_names(self) -> set[str]:
+        """Every attribute its firms have: drawn ones and those taken from data."""
+        return set(self.attributes) | set(self.from_data.attributes if self.from_data else ())
 
 
     @field_validator("attributes")
@@ -242,8 +309,8 @@ class Call(Strict):
         return self
 
 
-LAG_TYPE = "pue"  # a lag in months is typed and drawn as a number attribute (0 or more)
-LAPSE_TYPE = "domestic_compute_share"  # a lapsed share as a share attribute (0–1)
+LAG_TYPE = dict(PAYMENT_DISTS)["lag_months"]  # a lag in months is typed and drawn as a number attribute (0 or more)
+LAPSE_TYPE = dict(PAYMENT_DISTS)["lapse"]  # a lapsed share as a share attribute (0–1)
 
 
 def _typed_as(dist: Dist, carrier: str, name: str, unit: str) -> Dist:
@@ -411,6 +478,17 @@ class Factor(Strict):
     at: float | None = Field(None, gt=0, lt=1)
 
 
+class PosteriorFile(Strict):
+    """Parameter draws a calibration kept (``calibration.parquet``), sampled one row per run.
+
+    The values of each row replace the prior's draws of the parameters it names, so that
+    what the observations tie together stays together; see :mod:`sim.scenario.posterior`.
+    """
+
+    file: str
+    why: Why
+
+
 class Horizon(Strict):
     start: dt.date = dt.date(2023, 1, 1)
     end: dt.date = dt.date(2026, 12, 31)
@@ -448,6 +526,7 @@ class ScenarioFile(Strict):
     stacking: tuple[StackGroup, ...] = ()
     bases: dict[str, BaseCount] = {}  # by policy id or policy.program (the program's entry first)
     factors: dict[str, Factor] = {}
+    posterior: PosteriorFile | None = None
     segments: tuple[Segment, ...] = Field(min_length=1)
 
 
@@ -481,6 +560,9 @@ class Scenario(BaseModel):
     lines: dict = {}
     parameters: tuple[Parameter, ...] = ()  # the uncertain numbers, each drawn once per run
     settings: tuple[tuple[str, Any], ...] = ()  # paths set on top of the file (sim run --set, a sweep's variant)
+    posterior: Draws | None = None  # a calibration's draws, one row per run (scenario-level ``posterior:``)
+    files: tuple[tuple[str, str], ...] = ()  # data files the scenario reads, with their sha256 (in the digest)
+    data: dict[str, Any] = {}  # segment name -> its from_data rows (sim.scenario.data.Rows)
 
     @property
     def name(self) -> str:

@@ -18,10 +18,11 @@ it may take):
 =====================================================  ==========================================
 ``segments.S.firms_at_start``                          count (whole firms, 0 or more)
 ``segments.S.arrivals_per_year`` (or ``.YEAR``)        rate (firms a year, 0 or more)
-``segments.S.attributes.A.median|low|…|min|max``       the attribute's kind (money in yuan, share …)
-``segments.S.attributes.A.sd`` / ``.sigma``            positive
+``segments.S.attributes.A.median|low|scale|…|max``     the attribute's kind (money in yuan, share …)
+``segments.S.attributes.A.sd`` / ``.sigma|.shape``     positive
 ``segments.S.attributes.A.p`` (bernoulli)              probability
 ``segments.S.attributes.A.growth``                     growth (above −100% a year)
+``segments.S.from_data.growth.A``                      growth of an attribute taken from data
 ``segments.S.take_up.PROGRAM.p``                       probability
 ``programs.PROGRAM.award_share.…``, ``.amount.…``      share, money (as for attributes)
 ``overrides.POLICY.effective.start|end``               date
@@ -76,6 +77,7 @@ from sim.errors import MoneyError, Problem
 from sim.policy.attributes import VOCABULARY
 from sim.policy.loader import Lines, dotted, line_of, problems_from
 from sim.policy.money import parse_money, parse_rate
+from sim.policy.overrides import value_at
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -292,7 +294,7 @@ def extract(raw: dict, file: str, lines: Lines) -> Extracted:
     factors = _factor_names(raw)
     known: set[tuple] = set()
     for pos in positions(raw):
-        value = _get(raw, pos.loc)
+        value = value_at(raw, pos.loc)
         known.add(pos.loc)
         if isinstance(value, dict) and "dist" in value and not is_distribution(value):
             problems.append(Problem(file, dotted(pos.loc + ("dist",)), f"unknown distribution {value['dist']!r}; an "
@@ -341,6 +343,10 @@ def positions(raw: dict) -> Iterator[Position]:
             yield Position(at + ("arrivals_per_year",), f"{path}.arrivals_per_year", "rate")
         for attr, dist in (seg.get("attributes") or {}).items():
             yield from _dist_positions(at + ("attributes", attr), f"{path}.attributes.{attr}", attr, dist)
+        source = seg.get("from_data")
+        if isinstance(source, dict) and isinstance(source.get("growth"), dict):
+            for attr in source["growth"]:
+                yield Position(at + ("from_data", "growth", attr), f"{path}.from_data.growth.{attr}", "growth")
         for key in seg.get("take_up") or {}:
             yield Position(at + ("take_up", key, "p"), f"{path}.take_up.{key}.p", "probability")
     for key, behaviour in (raw.get("programs") or {}).items():
@@ -349,6 +355,10 @@ def positions(raw: dict) -> Iterator[Position]:
         for name, attr in (("award_share", "domestic_compute_share"), ("amount", "project_investment")):
             yield from _dist_positions(("programs", key, name), f"programs.{key}.{name}", attr, behaviour.get(name),
                                        grows=False)
+        payment = behaviour.get("payment")
+        for name, attr in PAYMENT_DISTS if isinstance(payment, dict) else ():
+            yield from _dist_positions(("programs", key, "payment", name), f"programs.{key}.payment.{name}", attr,
+                                       payment.get(name), grows=False)
     for key, entry in (raw.get("overrides") or {}).items():
         if isinstance(entry, dict) and is_distribution(entry.get("value")):
             kind = _override_kind(key)
@@ -367,15 +377,21 @@ def _dist_positions(loc: tuple, path: str, attr: str, dist: Any, *, grows: bool 
         yield Position(loc + ("p",), f"{path}.p", "probability", attr)
         return
     unit = {"money": "money", "share": "share", "count": "count", "number": "number"}[kind]
-    for name in ("value", "low", "high", "mean", "median", "min", "max"):
+    for name in ("value", "low", "high", "mean", "median", "scale", "min", "max"):
         yield Position(loc + (name,), f"{path}.{name}", unit, attr)
     yield Position(loc + ("sd",), f"{path}.sd", "positive", attr)
     yield Position(loc + ("sigma",), f"{path}.sigma", "positive")
+    yield Position(loc + ("shape",), f"{path}.shape", "positive")
     if grows:
         yield Position(loc + ("growth",), f"{path}.growth", "growth")
 
 
 _DATES = ("effective.start", "effective.end")
+
+# A grant's payment lag and lapsed share are drawn per grant like a firm's attribute, typed
+# through an attribute of the same kind: a lag in months as a number (0 or more), a lapsed
+# share as a share (0–1).  The numbers of their distributions may be uncertain.
+PAYMENT_DISTS = (("lag_months", "pue"), ("lapse", "domestic_compute_share"))
 
 
 def _override_kind(key: str) -> str | None:
@@ -404,7 +420,7 @@ def _stray(raw: dict, known: set[tuple], file: str, lines: Lines) -> list[Proble
     attribute_dists |= {("programs", k, n) for k, b in (raw.get("programs") or {}).items() if isinstance(b, dict)
                         for n in ("award_share", "amount")}
     attribute_dists |= {("programs", k, "payment", n) for k, b in (raw.get("programs") or {}).items()
-                        if isinstance(b, dict) for n in ("lag_months", "lapse")}  # per grant, like a firm's attribute
+                        if isinstance(b, dict) for n, _ in PAYMENT_DISTS}  # per grant, like a firm's attribute
     for loc, value in _walk(raw, ()):
         if not is_distribution(value) or loc in known or loc in attribute_dists or loc[:1] == ("overrides",):
             continue
@@ -445,17 +461,6 @@ def _walk(node: Any, loc: tuple) -> Iterator[tuple[tuple, Any]]:
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _walk(value, loc + (i,))
-
-
-def _get(data: Any, loc: tuple) -> Any:
-    for key in loc:
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
-            data = data[key]
-        else:
-            return None
-    return data
 
 
 def _set(data: Any, loc: tuple, value: Any) -> None:
@@ -633,8 +638,8 @@ def _pairs(params: list[Parameter], file: str, lines: Lines, raw: dict) -> list[
         if first not in by_path and second not in by_path:
             continue
         lo_loc, hi_loc = pos.loc, pos.loc[:-1] + (second.rsplit(".", 1)[1],)
-        lo = by_path[first].support()[1] if first in by_path else _plain_number(_get(raw, lo_loc), pos)
-        hi = by_path[second].support()[0] if second in by_path else _plain_number(_get(raw, hi_loc), pos)
+        lo = by_path[first].support()[1] if first in by_path else _plain_number(value_at(raw, lo_loc), pos)
+        hi = by_path[second].support()[0] if second in by_path else _plain_number(value_at(raw, hi_loc), pos)
         if lo is not None and hi is not None and lo > hi:
             names = (first.rsplit(".", 1)[1], second.rsplit(".", 1)[1])
             loc = lo_loc if first in by_path else hi_loc
@@ -668,7 +673,7 @@ def check_factors(raw: dict, params: list[Parameter], file: str, lines: Lines) -
 # --------------------------------------------------------------------------- for editors
 
 _WIDENED = {"TakeUp": ("p",), "Segment": ("firms_at_start", "arrivals_per_year"),
-            "Dist": ("value", "low", "high", "mean", "sd", "median", "sigma", "p", "min", "max", "growth")}
+            "Dist": ("value", "low", "high", "mean", "sd", "median", "sigma", "shape", "scale", "p", "min", "max", "growth")}
 
 
 def widen_json_schema(schema: dict) -> dict:
