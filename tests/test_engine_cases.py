@@ -12,7 +12,10 @@ import functools
 
 import polars as pl
 import pytest
+from ruamel.yaml import YAML
 
+from sim.runs.runner import simulate
+from sim.scenario.load import load_scenario
 from tests import toy
 
 MARCH = {"call": {"start": "03-01", "end": "03-01"}}  # everyone applies on 1 March
@@ -159,7 +162,8 @@ def test_application_outside_the_validity_window(tmp_path, run):
 
 def test_stacking_group_pays_only_the_highest(tmp_path, run):
     policy = toy.policy({"small": toy.program("100万"), "large": toy.program("300万")}, budget=None,
-                        stacking=[{"rule": "highest_only", "clause": "x", "quote": "x", "programs": ["small", "large"]}])
+                        stacking=[{"rule": "highest_only", "clause": "x", "quote": "x", "programs": ["small", "large"],
+                                   "over": {"period": "year", "quote": "x"}}])
     scen = toy.scenario([toy.segment("a", 1, {}, {"small": 1, "large": 1})], end="2025-12-31")
     t = run(tmp_path, policy, scen)
     got = {a["program"]: (a["outcome"], a["granted_yuan"]) for a in t["awards"].to_dicts()}
@@ -309,3 +313,134 @@ def test_competitive_round_with_a_shared_cap(tmp_path, run):
     assert got == {(1, "a"): (700_000, "full"), (1, "b"): (300_000, "partial"),
                    (0, "a"): (0, "ranked_out"), (0, "b"): (300_000, "full")}
     assert rows(t["pool_years"], pool="toy.pool")[0]["remaining_yuan"] == 200_000
+
+
+# ---- 从优就高不重复 after selection, 补足差额 on promotion, 当年 awards (issue 9) -------------
+
+def two_policies(folder, city: dict, region: dict, scen: dict):
+    """Write a second toy policy (id toy2) beside the first, for groups across policies."""
+    other = toy.policy(region, budget=None)
+    other["id"] = "toy2"
+    toy.write(folder, toy.policy(city, budget=None), scen)
+    with open(folder / "toy2.yaml", "w", encoding="utf-8") as fh:
+        YAML().dump(other, fh)
+
+
+def across(period: str) -> dict:
+    """One firm taking up the city's 300万 (upto, half paid) and the region's 200万, in a group over ``period``."""
+    seg = toy.segment("a", 1, {}, {})
+    seg["take_up"] = {"toy.city": {"p": 1, "why": "t"}, "toy2.region": {"p": 1, "why": "t"}}
+    half = {"dist": "choice", "values": {0.5: 1}, "why": "t"}
+    return toy.scenario([seg], policies=["toy", "toy2"],
+                        programs={"city": {**on("06-01"), "award_share": half}},
+                        stacking=[{"programs": ["toy.city", "toy2.region"], "period": period, "why": "t"}]) | {
+        "programs": {"toy.city": {"why": "t", **on("06-01"), "award_share": half}, "toy2.region": {"why": "t", **on("03-01")}}}
+
+
+def run_two(tmp_path, period: str, engine: str) -> list[tuple]:
+    city = toy.program("300万", once=True)
+    city["benefit"]["upto"] = True
+    two_policies(tmp_path, {"city": city}, {"region": toy.program("200万")}, across(period))
+    result = simulate(load_scenario(tmp_path / "scenario.yaml"), workers=1, out=tmp_path / "out", events=True, engine=engine)
+    awards = result.frame("awards").sort("date", "program")
+    return [(a["date"].isoformat(), a["program"], a["entitled_yuan"], a["granted_yuan"], a["outcome"]) for a in awards.to_dicts()]
+
+
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+def test_a_project_in_a_group_across_two_years_and_two_policies(tmp_path, engine):
+    # The firm prefers the city's program: its rule gives 300万 against the region's 200万,
+    # though the drawn share (half) makes it pay 150万 — a share does not flip the choice.
+    # 2025: the region's claim (1 March) waits for the city's (1 June), which pays, so it is
+    # stacked on 1 June.  2026: the city's one-time award is not claimed again; the region's
+    # claim, released on 1 June, is stacked: over the policies' life the city already paid.
+    assert run_two(tmp_path, "life", engine) == [
+        ("2025-06-01", "city", 1_500_000, 1_500_000, "full"), ("2025-06-01", "region", 2_000_000, 0, "stacked"),
+        ("2026-06-01", "region", 2_000_000, 0, "stacked")]
+
+
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+def test_a_group_within_a_year_pays_the_other_program_the_next_year(tmp_path, engine):
+    # the same, over a year: in 2026 the city's award is not claimed again, so the region pays
+    assert run_two(tmp_path, "year", engine) == [
+        ("2025-06-01", "city", 1_500_000, 1_500_000, "full"), ("2025-06-01", "region", 2_000_000, 0, "stacked"),
+        ("2026-06-01", "region", 2_000_000, 2_000_000, "full")]
+
+
+def ranked(scene_pool: dict | None = None) -> tuple[dict, dict]:
+    """A yearly selection of one 250万 demonstration project, and a 100万 scene award for the same project."""
+    pools = {"demo": {"title": "池", "clause": "x", "quote": "x", "budget": None, "rationing": "competitive"}}
+    scene = toy.program("100万", pool="scene" if scene_pool else None, once=True)
+    if scene_pool:
+        pools["scene"] = scene_pool
+    policy = toy.policy({"demo": toy.program("250万", pool="demo", selection="competitive", count_limit={"per_year": 1}),
+                         "scene": scene}, budget=None,
+                        stacking=[{"rule": "highest_only", "clause": "x", "quote": "x", "programs": ["demo", "scene"],
+                                   "over": {"period": "life", "quote": "x"}}])
+    policy["pools"] = pools
+    segs = [toy.segment("big", 1, {"revenue": "5亿"}, {"demo": 1, "scene": 1}),
+            toy.segment("small", 1, {"revenue": "1亿"}, {"demo": 1, "scene": 1})]
+    return policy, toy.scenario(segs, programs={"demo": {**on("03-01"), "score": "revenue"}, "scene": on("03-01")},
+                                end="2025-12-31", pools={"toy.demo": {"review": "06-30", "why": "t"}})
+
+
+def test_a_project_ranked_out_of_the_preferred_program_is_paid_by_the_other(tmp_path, run):
+    policy, scen = ranked()
+    # both prefer the 250万 selection; their scene claims (1 March) wait for its review on
+    # 30 June: firm 0 is selected, so its scene claim is stacked; firm 1 is ranked out (one
+    # place), so its scene claim is released that day and paid
+    assert outcomes(run(tmp_path, policy, scen)) == [
+        ("2025-06-30", 0, "demo", 2_500_000, "full"), ("2025-06-30", 0, "scene", 0, "stacked"),
+        ("2025-06-30", 1, "demo", 0, "ranked_out"), ("2025-06-30", 1, "scene", 1_000_000, "full")]
+
+
+@pytest.mark.parametrize("review", ["04-30", "06-30"])
+def test_a_held_claim_whose_round_has_closed_is_decided_alone(tmp_path, run, review):
+    scene_pool = {"title": "池", "clause": "x", "quote": "x", "budget": "150万", "rationing": "competitive"}
+    policy, scen = ranked(scene_pool)
+    scen["segments"].append(toy.segment("scene_only", 1, {"revenue": "1亿"}, {"scene": 1}))
+    scen["pools"]["toy.scene"] = {"review": review, "why": "t"}
+    # the scene round (30 April, or 30 June, the selection's own review day) pays firm 2 its
+    # 100万 while firms 0 and 1 wait; on 30 June firm 1 is ranked out of the selection and
+    # its scene claim, released after the day's rounds, is decided alone against the 50万
+    # left (in the round, the tie of equal claims made the same day would have gone to it)
+    assert outcomes(run(tmp_path, policy, scen)) == sorted([
+        (f"2025-{review}", 2, "scene", 1_000_000, "full"),
+        ("2025-06-30", 0, "demo", 2_500_000, "full"), ("2025-06-30", 0, "scene", 0, "stacked"),
+        ("2025-06-30", 1, "demo", 0, "ranked_out"), ("2025-06-30", 1, "scene", 500_000, "partial")])
+
+
+def test_a_top_up_pays_only_on_promotion_and_once_per_grade(tmp_path, run):
+    tiers = {"kind": "tiers", "on": "revenue", "base": "revenue",
+             "tiers": [{"min": "1亿", "rate": "1%"}, {"min": "5亿", "rate": "2%"}]}
+    prog = toy.program("1万", once=True)
+    prog["benefit"] = tiers
+    policy = toy.policy({"award": prog}, budget=None,
+                        stacking=[{"rule": "top_up", "clause": "x", "quote": "x", "programs": ["award"]}])
+    revenue = {"dist": "constant", "value": "2亿", "growth": 1.5, "why": "test"}  # 2亿, 5亿, 12.5亿, 31.25亿
+    scen = toy.scenario([toy.segment("a", 1, {"revenue": revenue}, {"award": 1})], end="2028-12-31")
+    t = run(tmp_path, policy, scen)
+    # 2025: the first tier, 1% of 2亿 = 200万; 2026: promoted to the second tier, 2% of 5亿 =
+    # 1000万, the difference 800万 is paid; 2027 and 2028: the same tier on a larger revenue
+    # (2500万, 6250万) pays nothing more
+    assert [(a["date"].year, a["entitled_yuan"], a["granted_yuan"]) for a in t["awards"].sort("date").to_dicts()] == [
+        (2025, 2_000_000, 2_000_000), (2026, 8_000_000, 8_000_000)]
+
+
+def same_year(claim_again: bool) -> tuple[dict, dict]:
+    prog = toy.program("100万", once=True, same_year={"quote": "x"})
+    policy = toy.policy({"landing": prog}, budget="100万")
+    scen = toy.scenario([toy.segment("a", 2, {}, {"landing": 1})], programs={"landing": MARCH})
+    if claim_again:
+        scen["overrides"] = {"toy.programs.landing.same_year": {"value": None, "why": "test: claimed again"}}
+    return policy, scen
+
+
+def test_a_refused_same_year_award_is_not_claimed_again(tmp_path, run):
+    # 2025: 100万 for two landing awards of 100万: firm 0 is paid, firm 1 finds the pool
+    # empty; 当年 ties the award to that year, so firm 1 does not claim it in 2026
+    assert outcomes(run(tmp_path, *same_year(False))) == [
+        ("2025-03-01", 0, "landing", 1_000_000, "full"), ("2025-03-01", 1, "landing", 0, "pool_empty")]
+    # a scenario that says otherwise (with why) lets it claim again, and be paid from 2026's pool
+    assert outcomes(run(tmp_path / "again", *same_year(True))) == [
+        ("2025-03-01", 0, "landing", 1_000_000, "full"), ("2025-03-01", 1, "landing", 0, "pool_empty"),
+        ("2026-03-01", 1, "landing", 1_000_000, "full")]

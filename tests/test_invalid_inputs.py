@@ -83,6 +83,12 @@ SCENARIO_CASES = {
                                 "~ model_purchases = -0.9 cannot hold together with compute_rental ~ corpus_purchases = "
                                 "0.9 and compute_rental ~ model_purchases = 0.9: it must lie between 0.63 and 1.00; the "
                                 "matrix is not a correlation matrix",
+    # issue 9: 不重复 spans and 补足差额 grades
+    "stacking_without_period": "{file}:16: stacking.0.period: is required but missing",
+    "top_up_share_not_graded": "{file}:14: programs.mini.voucher.award_share: mini.voucher pays the difference only on "
+                               "promotion to a higher grade (补足差额), so its award is given as grades: use choice or "
+                               "empirical or constant, e.g. {{dist: choice, values: {{0.4: 2, 0.7: 2, 1.0: 1}}, why: …}}; "
+                               "got uniform",
     "policy_instead": "{file}:1: is a policy file, not a scenario: it has id and programs but no segments; give a "
                       "scenario that names this policy, e.g. scenarios/binjiang.yaml (`sim validate {file}` checks a policy)",
     "payment_on_decision_program": "{file}:11: programs.mini.voucher.payment.lag_months: mini.voucher is paid at the "

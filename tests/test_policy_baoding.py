@@ -100,6 +100,8 @@ def test_two_vouchers_highest_only_then_firm_cap() -> None:
     assert (national, local, arrival) == (600000, 500000, 500000)
     rule = POLICY.stacking[0]
     assert rule.rule == "highest_only" and set(rule.programs) == {"voucher_national_project", "voucher_local_platform"}
+    assert rule.over.period == "year"  # 每个单位每年: the choice is made each year
+    assert POLICY.programs["voucher_new_arrival"].same_year is not None  # 当年给予
     kept = max(national, local)  # 按照最高标准项实施: 600,000
     cap = POLICY.firm_caps[0]
     total = min(kept + arrival, cap.amount)  # 600,000 + 500,000 = 1,100,000 > 1,000,000

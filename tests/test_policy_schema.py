@@ -38,6 +38,7 @@ CASES = {
     "case_by_case_with_formula": ("programs.voucher", 20, "benefit kind must be none"),
     "bad_yaml": ("", 28, "invalid YAML"),
     "stacking_unknown_program": ("stacking.0.programs", 20, "unknown program 'ghost'"),
+    "stacking_without_span": ("stacking.0.over", 21, "says over what span it holds"),
     "share_above_one": ("programs.voucher.eligibility.0", 29, "between 0 and 1"),
     "category_value_unknown": ("programs.voucher.eligibility.0", 29, "must be one of ai, compute"),
     "uplift_unknown_program": ("uplifts.0.programs", 20, "unknown program 'ghost'"),

@@ -112,6 +112,8 @@ def quoted_entries(policy: Policy):
     """(where, quote, [(field, forms)]) for every quoted entry of the policy."""
     for pid, prog in policy.programs.items():
         yield f"programs.{pid}", prog.quote, program_numbers(prog)
+        if prog.same_year is not None:
+            yield f"programs.{pid}.same_year", prog.same_year.quote, []
         if prog.payment is not None:
             yield f"programs.{pid}.payment", prog.payment.quote, []
         if prog.benefit.base_before_start is not None:
@@ -127,6 +129,8 @@ def quoted_entries(policy: Policy):
     yield "effective", w.quote, nums
     for i, rule in enumerate(policy.stacking):
         yield f"stacking.{i}", rule.quote, []
+        if rule.over is not None:
+            yield f"stacking.{i}.over", rule.over.quote, []
     for i, cap in enumerate(policy.firm_caps):
         yield f"firm_caps.{i}", cap.quote, [("amount", money_forms(cap.amount))]
     for i, up in enumerate(policy.uplifts):

@@ -60,8 +60,11 @@ def test_yinchuan_has_cross_policy_stacking_groups() -> None:
         assert {p.split(".")[0] for p in group.programs} == {"ningxia", "yinchuan"}
         assert group.why.strip()
     model = build(scenario)
-    compiled = {frozenset(model.programs[i].key for i in g) for g in model.stacking}
-    assert groups <= compiled
+    compiled = {frozenset(model.programs[i].key for i in g.programs): g.period for g in model.groups}
+    assert groups <= set(compiled)
+    # a model's project and a project's investment over the policies' life; a year's compute bill within the year
+    assert compiled[frozenset({"yinchuan.large_model_compute", "ningxia.large_model"})] == "life"
+    assert compiled[frozenset({"yinchuan.talent_compute", "ningxia.compute_voucher"})] == "year"
 
 
 def test_yinchuan_dates_and_overlap() -> None:

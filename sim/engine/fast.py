@@ -9,8 +9,18 @@ pool-year to its rationing rule's vectorised decision (:mod:`sim.engine.rationin
 shared caps, ranks within a program for count limits.  Between pool-years it carries
 what the ledger carries: each pool's balance (opened by the pool-year rule,
 :meth:`~sim.scenario.model.PoolSpec.openings`), what each firm was paid by each program
-(one-time awards, top-ups, duration limits) and what it used of caps over the policy's
-life.
+and at which grade (one-time awards, top-ups, duration limits), which awards tied to
+their year it has claimed, what it used of caps over the policy's life, and which program
+of a 不重复 group paid it.
+
+A 不重复 group joins pools within a year: an application waits until the ones its firm
+prefers are decided (:mod:`sim.engine.simpy` says how).  In a year with such waiting
+applications, every pool-year is decided with the waiting ones left out; then each
+waiting one takes the fate the decisions of the ones before it give it (stacked, or
+released on a day to be decided in its pool), the pool-years that changed are decided
+again, and so on until nothing changes.  Every decision depends only on earlier events,
+so the fixed point is the reference's answer, reached in a few turns (one more than the
+longest chain of waiting applications).
 
 It gives the same tables as :mod:`sim.engine.simpy`, to the yuan (tests prove it on
 generated scenarios and on every shipped one).  :func:`supports` says which scenarios it
@@ -20,13 +30,16 @@ caps at once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.engine.decisions import Decisions, new_decisions
-from sim.engine.outcomes import CANDIDATE, SKIPPED
+from sim.engine.outcomes import CANDIDATE, SKIPPED, STACKED
 from sim.engine.population import Applications
 from sim.engine.rationing import order_keys, rule_of
-from sim.engine.vectorised import Cap, PoolYear
+from sim.engine.simpy import APPLY, RELEASE, REVIEW
+from sim.engine.vectorised import Cap, Decided, PoolYear
 from sim.scenario.model import Model
 
 
@@ -51,17 +64,21 @@ class _Tables:
         self.pool = np.array([p.pool for p in progs], dtype=np.int64)
         self.top_up = np.array([p.top_up for p in progs], dtype=bool)
         self.one_time = np.array([p.one_time for p in progs], dtype=bool)
+        self.same_year = np.array([p.same_year for p in progs], dtype=bool)
         self.max_years = np.array([p.max_years or 0 for p in progs], dtype=np.int64)
         self.limit = np.array([p.count_limit if p.count_limit is not None else -1 for p in progs], dtype=np.int64)
         self.all_or_nothing = np.array([p.program.all_or_nothing for p in progs], dtype=bool)
         self.cap = np.array([p.firm_caps[0] if p.firm_caps else -1 for p in progs], dtype=np.int64)
         self.ranked = np.array([self.rules[p.pool].order == "rank" for p in progs], dtype=bool)
-        self.history = bool(self.top_up.any() or self.one_time.any() or (self.max_years > 0).any())
-        # per pool: whether any of its programs has a count limit, pays all or nothing
+        self.group = np.array([p.group for p in progs], dtype=np.int64)
+        self.life = np.array([g.period == "life" for g in model.groups] + [False], dtype=bool)  # [-1]: no group
+        self.round = np.array([rule.round for rule in self.rules], dtype=bool)
+        remember = self.top_up | self.one_time | self.same_year | (self.max_years > 0)
+        self.history = bool(remember.any())
+        # per pool: whether any of its programs has a count limit, pays all or nothing, remembers
         self.limited = [bool((self.limit[list(pool.programs)] >= 0).any()) for pool in model.pools]
         self.whole = [bool(self.all_or_nothing[list(pool.programs)].any()) for pool in model.pools]
         self.caps = [sorted({c for p in pool.programs for c in progs[p].firm_caps}) for pool in model.pools]
-        remember = self.top_up | self.one_time | (self.max_years > 0)
         self.remembers = [bool(remember[list(pool.programs)].any()) for pool in model.pools]
         self.reason = supports(model)
 
@@ -80,15 +97,35 @@ def run(model: Model, apps: Applications) -> Decisions:
     group = run.year.astype(np.int64) * len(model.pools) + tables.pool[run.program]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     ends = np.r_[starts[1:], len(cand)]
-    for a, b in zip(starts.tolist(), ends.tolist()):
-        spec = model.pools[int(tables.pool[run.program[a]])]
-        year = int(run.year[a])
-        _open(model, spec, year, run.balance, run.opened)
-        _decide(model, tables, run, spec, year, a, b)
+    years = run.year[starts]
+    for year in np.unique(years).tolist():
+        slices = [(int(a), int(b)) for a, b in zip(starts[years == year], ends[years == year])]
+        if run.grouped is not None and _waits(model, tables, run, slices[0][0], slices[-1][1]):
+            _Year(model, tables, run, year, slices).decide()
+            continue
+        for a, b in slices:
+            spec = model.pools[int(tables.pool[run.program[a]])]
+            _open(model, spec, year, run.balance, run.opened)
+            rows = np.arange(a, b)
+            _commit(model, tables, run, spec, year, _decide(model, tables, run, spec, year, rows, _days(tables, run, spec, year, rows)))
     d.asked[cand], d.granted[cand], d.outcome[cand] = run.asked, run.granted, run.outcome
     d.day[cand], d.balance[cand] = run.day, run.after
     d.exhausted_on = run.exhausted_on
     return d.settled()
+
+
+def _waits(model: Model, t: _Tables, run: "_Run", lo: int, hi: int) -> bool:
+    """Whether a year's decisions depend on a 不重复 group: a firm with two applications in one
+    group, or one that another program of a life group paid in an earlier year."""
+    pos = lo + np.flatnonzero(run.grouped[lo:hi])
+    if len(pos) == 0:
+        return False
+    group = t.group[run.program[pos]]
+    unit = run.firm[pos].astype(np.int64) * (len(model.groups) + 1) + group
+    if len(np.unique(unit)) < len(unit):
+        return True
+    return bool(run.life_paid) and any(run.life_paid.get((f, g), p) != p for f, g, p in zip(
+        run.firm[pos].tolist(), group.tolist(), run.program[pos].tolist()))
 
 
 class _Run:
@@ -98,20 +135,29 @@ class _Run:
         self.program = apps.program[cand]
         self.firm = apps.firm[cand]
         self.year = apps.year[cand]
-        self.asked = apps.entitled[cand]  # becomes what each asks (an earlier top-up deducted)
+        self.entitled = apps.entitled[cand]
+        self.grade = apps.grade[cand]
+        self.asked = self.entitled.copy()  # becomes what each asks (an earlier top-up deducted)
         self.granted = np.zeros(len(cand), dtype=np.int64)
         self.outcome = np.full(len(cand), CANDIDATE, dtype=np.int8)
-        self.day = apps.day[cand]  # becomes the day each is decided
+        self.applied = apps.day[cand]  # the day each is made
+        self.day = self.applied.copy()  # becomes the day each is decided
         self.after = np.full(len(cand), -1, dtype=np.int64)  # the pool's balance after each
         self.exhausted_on: dict[tuple[int, int], int] = {}
         self.balance: list[int | None] = [None] * len(model.pools)
         self.opened: set[tuple[int, int]] = set()
-        if t.history:  # what each firm was paid by each program, and in how many years
-            self.pair = np.unique(self.firm * len(model.programs) + self.program, return_inverse=True)[1]
-            self.paid = np.zeros(self.pair.max() + 1, dtype=np.int64)
-            self.years_paid = np.zeros(self.pair.max() + 1, dtype=np.int64)
+        if t.history:  # what each firm was paid by each program, in how many years, at which grade, whether it claimed
+            self.pair = np.unique(self.firm * len(model.programs) + self.program, return_inverse=True)[1].ravel()
+            pairs = self.pair.max() + 1
+            self.paid = np.zeros(pairs, dtype=np.int64)
+            self.years_paid = np.zeros(pairs, dtype=np.int64)
+            self.grade_paid = np.full(pairs, -1, dtype=np.int64)
+            self.tried = np.zeros(pairs, dtype=bool)
         firms = int(apps.firm.max()) + 1
         self.life_caps = {c.index: np.zeros(firms, dtype=np.int64) for c in model.firm_caps if c.period != "year"}
+        self.rank = apps.rank[cand]
+        self.grouped = (self.rank >= 0) if model.groups and (self.rank >= 0).any() else None
+        self.life_paid: dict[tuple[int, int], int] = {}  # (firm, group) -> the program of a life group that paid it
 
 
 def _order(model: Model, t: _Tables, apps: Applications, cand: np.ndarray) -> np.ndarray:
@@ -153,57 +199,322 @@ def _open(model: Model, spec, year: int, balance: list, opened: set) -> None:
             balance[spec.index] = openings[y]
 
 
-def _decide(model: Model, t: _Tables, run: _Run, spec, year: int, a: int, b: int) -> None:
-    """One pool-year, the run's rows a…b: the firms' history first, then the pool's rule over what is left."""
-    rows = slice(a, b)
-    prog, want = run.program[rows], run.asked[rows]
-    remembers = t.remembers[spec.index]
-    if remembers:
+def _days(t: _Tables, run: _Run, spec, year: int, rows: np.ndarray) -> np.ndarray:
+    """The day each of a pool-year's applications is decided: the day it is made, or the pool's review."""
+    if t.round[spec.index]:
+        return np.full(len(rows), spec.review[year], dtype=np.int32)
+    return run.applied[rows]
+
+
+@dataclass
+class _Result:
+    """One pool-year decided, not yet written into the run: ``rows`` decided by the pool, ``skipped`` not made."""
+
+    rows: np.ndarray
+    want: np.ndarray
+    granted: np.ndarray
+    outcome: np.ndarray
+    day: np.ndarray
+    after: np.ndarray
+    dry_day: int | None
+    skipped: np.ndarray
+
+
+def _decide(model: Model, t: _Tables, run: _Run, spec, year: int, rows: np.ndarray, day: np.ndarray,
+            alone: int | None = None) -> _Result:
+    """One pool-year, the run's ``rows`` in decision order: the firms' history first, then the pool's rule.
+
+    ``alone``: from this position on, released applications each decided alone against
+    what the pool has left after those before (a round that had closed when they were released).
+    """
+    prog, want = run.program[rows], run.entitled[rows]
+    skipped = rows[:0]
+    if t.remembers[spec.index]:
         pairs = run.pair[rows]
         before = run.paid[pairs]
-        want = np.where(t.top_up[prog], want - before, want)
-        skip = np.where(t.top_up[prog], want <= 0,
+        top = t.top_up[prog]
+        want = np.where(top, want - before, want)
+        skip = np.where(top, (want <= 0) | (run.grade[rows] <= run.grade_paid[pairs]),
                         (t.one_time[prog] & (before > 0)) | ((t.max_years[prog] > 0) & (run.years_paid[pairs] >= t.max_years[prog])))
+        skip |= t.same_year[prog] & run.tried[pairs]
         if skip.any():
-            run.outcome[rows][skip] = SKIPPED
+            if alone is not None:
+                alone -= int(skip[:alone].sum())
             keep = np.flatnonzero(~skip)
-            rows, pairs, prog, want = keep + a, pairs[keep], prog[keep], want[keep]
-            if len(keep) == 0:
-                return
-    rule = t.rules[spec.index]
-    day = np.full(len(want), spec.review[year], dtype=np.int32) if rule.round else run.day[rows]
-    caps = _caps(model, t, run, t.caps[spec.index], rows, prog)
-    out = rule.vectorised(PoolYear(
-        want=want, program=prog, day=day, balance=run.balance[spec.index],
-        limit=t.limit[prog] if t.limited[spec.index] else None,
-        all_or_nothing=t.all_or_nothing[prog] if t.whole[spec.index] else None,
-        caps=tuple(cap for _, cap in caps)))
-    if out.dry_day is not None:
-        run.exhausted_on.setdefault((spec.index, year), out.dry_day)
-    if run.balance[spec.index] is not None:
-        run.balance[spec.index] -= int(out.granted.sum())
+            skipped = rows[skip]
+            rows, prog, want, day = rows[keep], prog[keep], want[keep], day[keep]
+    n = len(rows)
+    granted, outcome, after = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int64)
+    dry = None
+    balance = run.balance[spec.index]
+    parts = [(0, n)] if alone is None or alone >= n else [(0, alone)] + [(k, k + 1) for k in range(alone, n)]
+    for a, b in parts:
+        if a == b:
+            continue
+        part = slice(a, b)
+        caps = _caps(model, t, run, t.caps[spec.index], rows[:b], prog[:b], granted[:a])
+        limit = None
+        if t.limited[spec.index]:
+            limit = t.limit[prog[part]]
+            if a > 0:  # places the pool-year's earlier grants took
+                taken = np.bincount(prog[:a][granted[:a] > 0], minlength=len(model.programs))[prog[part]]
+                limit = np.where(limit >= 0, np.maximum(limit - taken, 0), limit)
+        out: Decided = t.rules[spec.index].vectorised(PoolYear(
+            want=want[part], program=prog[part], day=day[part], balance=balance,
+            limit=limit, all_or_nothing=t.all_or_nothing[prog[part]] if t.whole[spec.index] else None,
+            caps=tuple(cap.part(a, b) for cap in caps)))
+        granted[part], outcome[part], after[part] = out.granted, out.outcome, out.after
+        dry = out.dry_day if dry is None else dry
+        if balance is not None:
+            balance -= int(out.granted.sum())
+    return _Result(rows, want, granted, outcome, day, after, dry, skipped)
+
+
+def _commit(model: Model, t: _Tables, run: _Run, spec, year: int, res: _Result) -> None:
+    """Write a decided pool-year into the run, and carry what the next pool-years need."""
+    rows = res.rows
     run.asked[rows], run.granted[rows], run.outcome[rows], run.day[rows], run.after[rows] = (
-        want, out.granted, out.outcome, day, out.after)
-    if remembers:  # a firm claims a program once a year: each pair appears once here
-        run.paid[pairs] += out.granted
-        run.years_paid[pairs] += out.granted > 0
-    for cap_index, cap in caps:
-        if cap_index in run.life_caps:
-            np.add.at(run.life_caps[cap_index], cap.firm, out.granted[cap.rows])
+        res.want, res.granted, res.outcome, res.day, res.after)
+    run.outcome[res.skipped] = SKIPPED
+    if res.dry_day is not None:
+        run.exhausted_on.setdefault((spec.index, year), res.dry_day)
+    if run.balance[spec.index] is not None:
+        run.balance[spec.index] -= int(res.granted.sum())
+    if t.remembers[spec.index]:  # a firm claims a program once a year: each pair appears once here
+        pairs = run.pair[rows]
+        paid = res.granted > 0
+        run.paid[pairs] += res.granted
+        run.years_paid[pairs] += paid
+        run.tried[pairs] = True
+        run.grade_paid[pairs[paid]] = np.maximum(run.grade_paid[pairs[paid]], run.grade[rows[paid]])
+    prog = run.program[rows]
+    if run.grouped is not None:  # which program of a life group paid each firm
+        for i in np.flatnonzero((res.granted > 0) & t.life[t.group[prog]]).tolist():
+            run.life_paid[(int(run.firm[rows[i]]), int(t.group[prog[i]]))] = int(prog[i])
+    for c in t.caps[spec.index]:
+        if c in run.life_caps:
+            under = t.cap[prog] == c
+            np.add.at(run.life_caps[c], run.firm[rows][under], res.granted[under])
 
 
-def _caps(model: Model, t: _Tables, run: _Run, pool_caps: list[int], rows, prog: np.ndarray) -> list[tuple[int, Cap]]:
+def _caps(model: Model, t: _Tables, run: _Run, pool_caps: list[int], rows: np.ndarray, prog: np.ndarray,
+          granted: np.ndarray) -> list["_CapRows"]:
     """The pool's shared caps over the pool-year's applications, with what each firm used of them before.
 
     A cap for the year starts from nothing each budget year; one over the policy's life
-    starts from what the firm was granted under it in earlier years.
+    starts from what the firm was granted under it in earlier years.  ``granted`` holds
+    what the first of ``rows`` were already granted this pool-year (decided before).
     """
     out = []
     for c in pool_caps:
-        at = np.flatnonzero(t.cap[prog] == c)
-        if len(at) == 0:
+        under = t.cap[prog] == c
+        if not under.any():
             continue
-        firm = run.firm[rows][at]
-        used = run.life_caps[c][firm] if c in run.life_caps else np.zeros(len(at), dtype=np.int64)
-        out.append((c, Cap.over(model.firm_caps[c].amount, at, firm, used)))
+        firm = run.firm[rows]
+        used = run.life_caps[c][firm] if c in run.life_caps else np.zeros(len(rows), dtype=np.int64)
+        out.append(_CapRows(model.firm_caps[c].amount, under, firm, used, granted))
     return out
+
+
+@dataclass
+class _CapRows:
+    """A shared cap over a pool-year's rows, ready to be cut to the part decided next."""
+
+    amount: int
+    under: np.ndarray  # bool per row: under this cap
+    firm: np.ndarray
+    used: np.ndarray  # what each row's firm used of the cap before the pool-year
+    granted: np.ndarray  # what the rows before the part were granted
+
+    def part(self, a: int, b: int) -> Cap:
+        at = np.flatnonzero(self.under[a:b])
+        firm = self.firm[a:b][at]
+        used = self.used[a:b][at]
+        if a > 0:  # the firm's grants under the cap earlier in the pool-year
+            earlier = self.under[:a]
+            for k, f in enumerate(firm.tolist()):
+                used[k] += int(self.granted[:a][earlier & (self.firm[:a] == f)].sum())
+        return Cap.over(self.amount, at, firm, used)
+
+
+class _Year:
+    """One budget year in which applications wait behind ones their firms prefer (从优就高不重复).
+
+    Each waiting application's fate — decided in its pool as made, released on a day, or
+    stacked — follows from the decisions of the applications its firm prefers in the same
+    group and year; each pool-year's decisions follow from the applications it holds.  The
+    two are computed in turn until they agree.
+    """
+
+    NATURAL, RELEASED, STACKED_, PENDING = 0, 1, 2, 3
+
+    def __init__(self, model: Model, t: _Tables, run: _Run, year: int, slices: list[tuple[int, int]]):
+        self.model, self.t, self.run, self.year, self.slices = model, t, run, year, slices
+        self.specs = [model.pools[int(t.pool[run.program[a]])] for a, _ in slices]
+        for spec in self.specs:
+            _open(model, spec, year, run.balance, run.opened)
+        lo, hi = slices[0][0], slices[-1][1]
+        pos = lo + np.flatnonzero(run.grouped[lo:hi])
+        group = t.group[run.program[pos]]
+        order = np.lexsort((run.rank[pos], group, run.firm[pos]))
+        self.pos = pos[order]  # waiting candidates: by firm, group, then the firm's preference
+        self.unit = (run.firm[self.pos].astype(np.int64) * (len(model.groups) + 1) + t.group[run.program[self.pos]])
+        self.slice_of = np.zeros(hi - lo, dtype=np.int64)
+        for k, (a, b) in enumerate(slices):
+            self.slice_of[a - lo:b - lo] = k
+        self.lo = lo
+        # what another program of a life group paid the firm in an earlier year
+        self.before = np.zeros(len(self.pos), dtype=bool)
+        if run.life_paid:
+            self.before[:] = [run.life_paid.get((f, g), p) != p for f, g, p in zip(
+                run.firm[self.pos].tolist(), t.group[run.program[self.pos]].tolist(), run.program[self.pos].tolist())]
+        n_sub = len(model.programs) * (int(run.rank.max()) + 2) + len(model.pools)
+        self.scale = (4 * (int(run.firm.max()) + 2) * n_sub, (int(run.firm.max()) + 2) * n_sub, n_sub)
+        # each one's event when made, and when it is decided if decided as made (its day, or its pool's review)
+        pool = t.pool[run.program[self.pos]]
+        self.made = self.keys(self.pos, run.applied[self.pos], np.zeros(len(self.pos), dtype=bool))
+        review = np.array([model.pools[q].review[year] for q in range(len(model.pools))], dtype=np.int64)[pool]
+        d, k, _ = self.scale
+        self.natural = np.where(t.round[pool], review * d + REVIEW * k + pool, self.made)
+        # the first of each firm's in a group and year waits for nothing: its fate is known now
+        self.first = np.r_[True, self.unit[1:] != self.unit[:-1]]
+        self.status0 = np.where(self.first, np.where(self.before, self.STACKED_, self.NATURAL), self.PENDING)
+        self.when0 = np.where(self.first & self.before, run.applied[self.pos], -1)
+        self.chains = np.flatnonzero(self.first & np.r_[self.unit[1:] == self.unit[:-1], False])  # units of two or more
+        of = self.slice_of[self.pos - lo]
+        self.members = {k: np.flatnonzero(of == k) for k in np.unique(of).tolist()}  # each pool-year's waiting ones
+
+    def key(self, day: int, kind: int, firm: int, sub: int) -> int:
+        """An event's place in the reference's order (day, kind, firm, then program or place), as one number."""
+        d, k, f = self.scale
+        return day * d + kind * k + (firm + 1) * f + sub
+
+    def decide(self) -> None:
+        model, t, run, lo = self.model, self.t, self.run, self.lo
+        n = len(self.pos)
+        status = np.full(n, -1, dtype=np.int64)
+        when = np.full(n, -1, dtype=np.int64)  # the release or stacking day
+        results: dict[int, _Result] = {}
+        hi = self.slices[-1][1]
+        known = np.zeros(hi - lo, dtype=bool)  # decided (or not made) in the current decisions
+        granted = np.zeros(hi - lo, dtype=np.int64)
+        waits = set(self.slice_of[self.pos - lo].tolist())
+        for k, (a, b) in enumerate(self.slices):  # pool-years without any of them are decided once
+            if k not in waits:
+                rows = np.arange(a, b)
+                _commit(model, t, run, self.specs[k], self.year,
+                        _decide(model, t, run, self.specs[k], self.year, rows, _days(t, run, self.specs[k], self.year, rows)))
+        changed = set(waits)
+        while True:
+            new_status, new_when = self.fates(known[self.pos - lo], granted[self.pos - lo])
+            moved = np.flatnonzero((new_status != status) | (new_when != when))
+            status, when = new_status, new_when
+            changed |= set(self.slice_of[self.pos[moved] - lo].tolist())
+            if not changed:
+                break
+            for k in sorted(changed):
+                a, b = self.slices[k]
+                res = results[k] = self.pool_year(k, status, when)
+                known[a - lo:b - lo] = False
+                known[res.rows - lo] = known[res.skipped - lo] = True
+                granted[res.rows - lo], granted[res.skipped - lo] = res.granted, 0
+            changed = set()
+        for k, res in results.items():
+            _commit(model, t, run, self.specs[k], self.year, res)
+        stacked = status == self.STACKED_
+        run.outcome[self.pos[stacked]] = STACKED
+        run.day[self.pos[stacked]] = when[stacked]
+
+    def closed(self, spec, day):
+        """Whether the pool's round this year is over by the end of ``day`` (a release comes after the day's rounds)."""
+        return spec.review[self.year] <= day
+
+    def keys(self, rows: np.ndarray, day: np.ndarray, released: np.ndarray) -> np.ndarray:
+        """The event keys of ``rows``: made on their day, or released on ``day`` (where ``released``)."""
+        run, P = self.run, len(self.model.programs)
+        sub = np.where(released, run.rank[rows].astype(np.int64) * P + run.program[rows], run.program[rows])
+        d, k, f = self.scale
+        return day.astype(np.int64) * d + np.where(released, RELEASE, APPLY) * k + (run.firm[rows].astype(np.int64) + 1) * f + sub
+
+    def pool_year(self, k: int, status: np.ndarray, when: np.ndarray) -> _Result:
+        """Decide pool-year ``k`` with the waiting applications as their fates say."""
+        model, t, run, spec = self.model, self.t, self.run, self.specs[k]
+        a, b = self.slices[k]
+        rows = np.arange(a, b)
+        mine = self.members[k]
+        pos, st, day = self.pos[mine], status[mine], when[mine]
+        days = _days(t, run, spec, self.year, rows)
+        if (st == self.NATURAL).all():  # each decided as made: the pool-year as it is
+            return _decide(model, t, run, spec, self.year, rows, days)
+        out = pos[(st == self.PENDING) | (st == self.STACKED_)]
+        released = st == self.RELEASED
+        keep = np.ones(b - a, dtype=bool)
+        keep[out - a] = False
+        rel_day = np.full(b - a, -1, dtype=np.int64)
+        rel_day[pos[released] - a] = day[released]
+        if not t.round[spec.index]:  # first come: released ones after the day's others, in the reference's order
+            late = rel_day >= 0
+            days = np.where(late, rel_day, days)
+            rows, days, late = rows[keep], days[keep], late[keep]
+            if late.any():
+                order = np.argsort(self.keys(rows, days, late), kind="stable")
+                rows, days = rows[order], days[order]
+            return _decide(model, t, run, spec, self.year, rows, days.astype(np.int32))
+        late = (rel_day >= 0) & self.closed(spec, rel_day)  # released after the round closed: alone
+        in_round = keep & ~late
+        alone = np.flatnonzero(late)
+        if len(alone):
+            alone = alone[np.argsort(self.keys(rows[alone], rel_day[alone], np.ones(len(alone), dtype=bool)), kind="stable")]
+        order = np.r_[np.flatnonzero(in_round), alone]
+        days = np.where(late, rel_day, days)
+        return _decide(model, t, run, spec, self.year, rows[order], days[order].astype(np.int32),
+                       alone=int(in_round.sum()) if len(alone) else None)
+
+    def fates(self, known: np.ndarray, granted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each waiting application's fate, from the decisions so far of those its firm prefers.
+
+        Walks each firm's applications in a group and year in order of preference, as the
+        reference's events unfold: ``blocker`` is when the last one before was decided,
+        ``paid`` when one before was paid (then every later one is stacked).  The first of
+        each is decided as made (or stacked, if another program of a life group paid the
+        firm in an earlier year); only firms with two or more are walked.
+        """
+        model, t, run = self.model, self.t, self.run
+        status, when = self.status0.copy(), self.when0.copy()
+        P, d = len(model.programs), self.scale[0]
+        n = len(self.pos)
+        for i in self.chains.tolist():
+            unit = self.unit[i]
+            blocker = int(self.made[i] if status[i] == self.STACKED_ else self.natural[i])
+            if status[i] != self.STACKED_ and not known[i]:
+                continue  # the first is not decided yet: the others wait
+            paid = blocker if status[i] != self.STACKED_ and granted[i] > 0 else None
+            i += 1
+            while i < n and self.unit[i] == unit:
+                p = int(self.pos[i])
+                made = int(self.made[i])
+                if made > blocker:  # decided when made
+                    if self.before[i] or (paid is not None and paid < made):
+                        status[i], when[i], decided = self.STACKED_, int(run.applied[p]), made
+                    else:
+                        status[i], decided = self.NATURAL, int(self.natural[i])
+                elif paid is not None and made < paid:  # held, and the one before was paid: stacked then
+                    status[i], when[i], decided = self.STACKED_, paid // d, paid
+                else:  # held, released when the last one before was decided
+                    day = blocker // d
+                    release = self.key(day, RELEASE, int(run.firm[p]), int(run.rank[p]) * P + int(run.program[p]))
+                    if self.before[i] or paid is not None:
+                        status[i], when[i], decided = self.STACKED_, day, release
+                    else:
+                        spec = model.pools[int(t.pool[run.program[p]])]
+                        status[i], when[i] = self.RELEASED, day
+                        joins = t.round[spec.index] and not self.closed(spec, day)
+                        decided = int(self.natural[i]) if joins else release
+                if status[i] != self.STACKED_:
+                    if not known[i]:
+                        break  # not decided yet: those after it wait
+                    if granted[i] > 0:
+                        paid = decided
+                blocker = max(blocker, decided)
+                i += 1
+        return status, when

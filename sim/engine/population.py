@@ -3,9 +3,10 @@
 Firms of each segment exist at the start or arrive through the years (a Poisson number a
 year, on uniform days); their attributes are drawn once and grow each year.  Each firm
 takes a program up or not, and applies once in each budget year the program is open to it,
-on a day inside the program's call.  Stacking rules that let a firm have only the highest
-of several programs are settled here, before any pool is touched, because they depend on
-entitlements, not on money left.
+on a day inside the program's call.  Where a 不重复 group lets a firm be paid by only one of
+several programs, the sampler ranks the firm's applications in the group by what the rule
+entitles it to (its preference, :func:`preference`); the engines then decide, after
+selection, which one pays.
 
 Many runs are drawn in one pass: each array holds the rows of every run of the pass, each
 row carrying its run, so the Python work is per segment and program, not per run.
@@ -53,10 +54,10 @@ import numpy as np
 from scipy import special
 
 from sim.engine import streams
-from sim.engine.outcomes import CANDIDATE, EXPOSURE, OUT_OF_WINDOW, STACKED
+from sim.engine.outcomes import CANDIDATE, EXPOSURE, OUT_OF_WINDOW
 from sim.errors import PolicyError
 from sim.policy.attributes import VOCABULARY
-from sim.policy.entitlement import eligible, entitlement
+from sim.policy.entitlement import eligible, entitlement, tier_reached
 from sim.policy.load import validate_policy
 from sim.policy.models import Policy
 from sim.policy.overrides import set_path
@@ -83,7 +84,9 @@ class Applications:
     entitled: np.ndarray  # int64 yuan the rule gives (after cap, uplift, award share)
     score: np.ndarray  # float64, higher ranks first in competitive rounds
     case: np.ndarray  # int16 funding case (index into the program's cases), 0 if none
-    status: np.ndarray  # int8: 0 candidate, or OUT_OF_WINDOW, STACKED, EXPOSURE
+    status: np.ndarray  # int8: 0 candidate, or OUT_OF_WINDOW, EXPOSURE
+    grade: np.ndarray  # int16 the grade (档) a top-up program pays for: tier reached, drawn grade; 0 otherwise
+    rank: np.ndarray  # int16 the firm's preference for it within its 不重复 group (0 first), -1 outside any group
     firms: int = 0
 
     def __len__(self) -> int:
@@ -97,9 +100,9 @@ class Applications:
         return Applications(**{k: getattr(self, k)[index] for k in _FIELDS}, firms=self.firms)
 
 
-_FIELDS = ("firm", "program", "year", "day", "entitled", "score", "case", "status")
+_FIELDS = ("firm", "program", "year", "day", "entitled", "score", "case", "status", "grade", "rank")
 _DTYPES = {"firm": np.int64, "program": np.int32, "year": np.int32, "day": np.int32, "entitled": np.int64,
-           "score": np.float64, "case": np.int16, "status": np.int8}
+           "score": np.float64, "case": np.int16, "status": np.int8, "grade": np.int16, "rank": np.int16}
 
 
 @dataclass
@@ -176,8 +179,8 @@ def sample_runs(model: Model, first: int, last: int, *, values: Values | None = 
                 part = _applications(draws, firms[i], programs[key])
                 if part is not None:
                     parts.append(part)
-    apps, at = _grouped(parts, last - first)
-    _stack(model, apps, at)
+    apps, at, rule = _grouped(parts, last - first)
+    apps.rank[:] = preference(model, apps, at, rule)
     bounds = np.searchsorted(at, np.arange(last - first + 1))
     return Sample(first, last, apps, at, bounds, counted, [(f.day, f.bounds) for f in firms], draws.values)
 
@@ -579,19 +582,25 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
     base_year = year - 1 if previous else year
     attrs = {a: firms.in_year(a, who, base_year) for a in _needed(spec, policy, segment)}
     m = len(who)
-    ok, entitled, cap = _rule(draws, spec, attrs, firms.at[who], _credit(draws, firms, spec, who, base_year))
+    ok, entitled, cap, grade = _rule(draws, spec, attrs, firms.at[who], _credit(draws, firms, spec, who, base_year))
     if program.benefit.kind == "none":
         amount = spec.behaviour.amount
         entitled = _assumed(firms, spec, "amount", who, year) if amount is not None else np.zeros(m, dtype=np.int64)
         if cap is not None:
             entitled = np.minimum(entitled, cap)
+        rule = entitled
         keep = ok if amount is None else ok & (entitled > 0)
     else:
+        rule = entitled  # what the rule gives before any drawn share: a 不重复 group prefers on it
         if program.benefit.upto and spec.behaviour.award_share is not None:
-            entitled = np.floor(entitled * _assumed(firms, spec, "award_share", who, year)).astype(np.int64)
+            share = _assumed(firms, spec, "award_share", who, year)
+            entitled = np.floor(entitled * share).astype(np.int64)
+            if spec.top_up:  # the drawn 档: grades of the share within each tier
+                levels = _grades(spec.behaviour.award_share)
+                grade = grade * len(levels) + np.maximum(np.searchsorted(levels, share, side="right") - 1, 0)
         keep = ok & (entitled > 0)  # nothing to ask: the firm does not apply
     if not keep.all():
-        who, y, year, entitled = who[keep], y[keep], year[keep], entitled[keep]
+        who, y, year, entitled, rule, grade = who[keep], y[keep], year[keep], entitled[keep], rule[keep], grade[keep]
         attrs = {a: v[keep] for a, v in attrs.items()}
     if len(who) == 0:
         return None
@@ -609,25 +618,42 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
         "score": _score(spec, entitled, attrs, random),
         "case": _case(spec, attrs, len(who)),
         "status": status,
+        "grade": grade,
+        "rank": np.full(len(who), -1, dtype=np.int16),
+        "rule": rule,
     }
 
 
+def _grades(dist: Dist) -> np.ndarray:
+    """The award shares a graded award (补足差额) may be paid at, lowest first: its 档."""
+    if dist.dist == "choice":
+        values = list(dist.values)
+    elif dist.dist == "empirical":
+        values = list(dist.values)
+    else:
+        values = [dist.value]
+    return np.unique(np.asarray(values, dtype=np.float64))
+
+
 def _rule(draws: _Draws, spec: ProgramSpec, attrs: dict[str, np.ndarray], at: np.ndarray, credit=None):
-    """Eligibility, entitlement and the program's cap (for programs without a formula) of each row.
+    """Eligibility, entitlement, the program's cap (for programs without a formula) and the tier reached of each row.
 
     ``credit`` (days counted, days of the base year) prorates the flows the rule pays on
     (:func:`_credit`).  Where the scenario makes numbers of the program's rule uncertain,
     each run has its own version of the policy (:meth:`_Draws.variants`), and each row is
-    decided by its run's.
+    decided by its run's.  The tier reached (0 below every tier or without a table) is the
+    grade a top-up pays for; tiers read the annual figure, never the prorated one.
     """
     m = len(at)
     variants = draws.variants(spec)
     if variants is None:
         policy = draws.model.scenario.policies[spec.policy]
         cap = spec.program.cap.amount if spec.program.cap is not None else None
-        return eligible(spec.program, attrs, m), entitlement(policy, spec.id, attrs, m, credit), cap
+        return (eligible(spec.program, attrs, m), entitlement(policy, spec.id, attrs, m, credit), cap,
+                _tier(spec, spec.program, attrs, m))
     ok, entitled = np.zeros(m, dtype=bool), np.zeros(m, dtype=np.int64)
     cap = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
+    tier = np.zeros(m, dtype=np.int64)
     for runs, policy in variants:
         rows = np.flatnonzero(runs[at])
         if len(rows) == 0:
@@ -637,9 +663,17 @@ def _rule(draws: _Draws, spec: ProgramSpec, attrs: dict[str, np.ndarray], at: np
         ok[rows] = eligible(program, sub, len(rows))
         part = None if credit is None else (credit[0][rows], credit[1][rows])
         entitled[rows] = entitlement(policy, spec.id, sub, len(rows), part)
+        tier[rows] = _tier(spec, program, sub, len(rows))
         if program.cap is not None:
             cap[rows] = program.cap.amount
-    return ok, entitled, cap
+    return ok, entitled, cap, tier
+
+
+def _tier(spec: ProgramSpec, program, attrs: dict[str, np.ndarray], m: int) -> np.ndarray:
+    """The tier each row reaches, for a top-up program paid by a tier table; else 0."""
+    if not spec.top_up or program.benefit.kind != "tiers":
+        return np.zeros(m, dtype=np.int64)
+    return np.maximum(tier_reached(program.benefit, attrs, m), 0)
 
 
 def _credit(draws: _Draws, firms: _Firms, spec: ProgramSpec, who: np.ndarray,
@@ -756,33 +790,63 @@ def _case(spec: ProgramSpec, attrs: dict[str, np.ndarray], n: int) -> np.ndarray
     return out
 
 
-def _grouped(parts: list[dict[str, np.ndarray]], runs: int) -> tuple[Applications, np.ndarray]:
-    """All parts as one set of rows, grouped by run (within a run, in the order of the parts)."""
+def _grouped(parts: list[dict[str, np.ndarray]], runs: int) -> tuple[Applications, np.ndarray, np.ndarray]:
+    """All parts as one set of rows, grouped by run (within a run, in the order of the parts).
+
+    Also returns each row's run and the amount its rule gives before any drawn share.
+    """
     if not parts:
         empty = {k: np.zeros(0, dtype=d) for k, d in _DTYPES.items()}
-        return Applications(**empty), np.zeros(0, dtype=np.int64)
+        return Applications(**empty), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if len(parts) == 1:  # rows already in run order
-        return Applications(**{k: parts[0][k].astype(_DTYPES[k], copy=False) for k in _FIELDS}), parts[0]["at"]
+        cols = {k: parts[0][k].astype(_DTYPES[k], copy=False) for k in _FIELDS}
+        return Applications(**cols), parts[0]["at"], parts[0]["rule"]
     at = np.concatenate([p["at"] for p in parts])
     cols = {k: np.concatenate([p[k] for p in parts]).astype(_DTYPES[k], copy=False) for k in _FIELDS}
+    rule = np.concatenate([p["rule"] for p in parts])
     if runs > 1:
         # a stable sort of small integers is a radix sort: linear in the rows
         order = np.argsort(at.astype(np.int16 if runs < 2**15 else np.int64), kind="stable")
         cols = {k: v[order] for k, v in cols.items()}
-        at = at[order]
-    return Applications(**cols), at
+        at, rule = at[order], rule[order]
+    return Applications(**cols), at, rule
 
 
-def _stack(model: Model, apps: Applications, at: np.ndarray) -> None:
-    """从优就高不重复: of each stacking group, a firm keeps only its largest application a year."""
-    for group in model.stacking:
-        rank = np.full(len(model.programs), len(group), dtype=np.int64)
-        rank[list(group)] = np.arange(len(group))
-        idx = np.flatnonzero((rank[apps.program] < len(group)) & (apps.status == CANDIDATE))
-        if len(idx) < 2:
-            continue
-        sort = np.lexsort((rank[apps.program[idx]], -apps.entitled[idx], apps.year[idx], apps.firm[idx], at[idx]))
-        idx = idx[sort]
-        same = ((at[idx][1:] == at[idx][:-1]) & (apps.firm[idx][1:] == apps.firm[idx][:-1])
-                & (apps.year[idx][1:] == apps.year[idx][:-1]))
-        apps.status[idx[1:][same]] = STACKED
+def preference(model: Model, apps: Applications, at: np.ndarray, rule: np.ndarray) -> np.ndarray:
+    """Each application's place in its firm's preference within its 不重复 group (0 first), -1 outside any.
+
+    从优就高: a firm prefers the program of the group whose rule entitles it to most, ties
+    going to the program listed first.  The choice is made once, on the rule's amount
+    before any drawn award share, so a share drawn anew each year never flips it.  Over a
+    group's life (``life``) the firm compares each program's largest amount over all the
+    years it applies to it, and keeps that order every year; within a year (``year``) it
+    compares that year's amounts.  The engines decide with it: an application waits while
+    one the firm prefers, in the same group and budget year, is undecided.
+    """
+    rank = np.full(len(apps), -1, dtype=np.int16)
+    if not model.groups or len(apps) == 0:
+        return rank
+    group = np.array([p.group for p in model.programs], dtype=np.int64)[apps.program]
+    idx = np.flatnonzero((group >= 0) & (apps.status == CANDIDATE))
+    if len(idx) == 0:
+        return rank
+    place = np.zeros(len(model.programs), dtype=np.int64)  # a program's place in its group's order
+    for g in model.groups:
+        place[list(g.programs)] = np.arange(len(g.programs))
+    g, firm, run, program = group[idx], apps.firm[idx], at[idx], apps.program[idx].astype(np.int64)
+    amount = rule[idx].astype(np.int64)
+    life = np.array([g.period == "life" for g in model.groups])[g]
+    if life.any():  # over the group's life: each program's largest amount over the years
+        pair = np.unique(np.column_stack([run, firm, program])[life], axis=0, return_inverse=True)[1].ravel()
+        most = np.full(pair.max() + 1, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(most, pair, amount[life])
+        amount[life] = most[pair]
+    year = np.where(life, 0, apps.year[idx])  # the rows ranked together: a firm's in its group (and year)
+    order = np.lexsort((place[program], -amount, year, g, firm, run))
+    unit = np.column_stack([run, firm, g, year])[order]
+    starts = np.r_[True, (unit[1:] != unit[:-1]).any(axis=1)]
+    step = starts | np.r_[True, program[order][1:] != program[order][:-1]]  # a new program, or a new unit
+    count = np.cumsum(step)
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
+    rank[idx[order]] = count - count[first]
+    return rank

@@ -147,6 +147,21 @@ def _tiers(benefit: Benefit, attrs: Attrs, n: int, credit: Credit | None) -> np.
     return out
 
 
+def tier_reached(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
+    """Index of the highest tier each firm reaches (0 for the first), -1 below every tier.
+
+    A tier table's grade: 补足差额 pays again only when a firm reaches a higher one.
+    """
+    out = np.full(n, -1, dtype=np.int64)
+    if benefit.kind != "tiers":
+        return out
+    values = attrs[benefit.on]
+    for i, tier in enumerate(benefit.tiers):
+        reached = values >= tier.min if tier.min is not None else values > tier.gt
+        out = np.where(reached, i, out)
+    return out
+
+
 def uplift_rate(policy: Policy, program_id: str, attrs: Attrs, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per firm, the uplift as numerator/denominator arrays (皖北 +20% → 6/5 for the uplifted).
 

@@ -360,13 +360,28 @@ class Uplift(Strict):
         return not self.programs or program_id in self.programs
 
 
+class Over(Strict):
+    """Over what span a 不重复 rule holds, with the words of the text that say so.
+
+    ``life``: the text speaks of the same product, project or standard (同一产品、项目、标准),
+    so a firm or project is paid by at most one of the programs over the policies' life.
+    ``year``: it speaks of an annual flow (每年), so the choice is made again each budget year.
+    """
+
+    period: Literal["life", "year"]
+    quote: str
+    note: str | None = None
+
+
 class Stacking(Strict):
     """A stacking rule the text states.
 
     ``highest_only`` (从优就高不重复): a firm gets only the largest of ``programs`` (or, with
     ``scope: other_policies``, of similar programs of other policies, which a scenario
-    names).  ``top_up`` (补足差额): a one-time tiered award already paid at a lower tier
-    pays the difference when the firm reaches a higher one.  ``stackable`` (可同时享受).
+    names), over the span ``over`` says (required for a group of this policy's programs).
+    ``top_up`` (补足差额): an award already paid at a lower grade (a tier, or a 档 a
+    scenario draws) pays the difference when the firm is promoted to a higher one, once
+    per grade.  ``stackable`` (可同时享受).
     """
 
     rule: Literal["highest_only", "top_up", "stackable"]
@@ -374,6 +389,27 @@ class Stacking(Strict):
     quote: str
     scope: Literal["within", "other_policies"] = "within"
     programs: tuple[str, ...] = ()
+    over: Over | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _span(self) -> "Stacking":
+        if self.rule == "highest_only" and self.scope == "within" and self.programs and self.over is None:
+            raise ValueError("@over: a 不重复 group says over what span it holds, with the words that say so: "
+                             "over: {period: life, quote: 同一产品、项目、标准…} or {period: year, quote: 每年…}")
+        if self.rule != "highest_only" and self.over is not None:
+            raise ValueError(f"@over: only a highest_only rule has a span; this one is {self.rule}")
+        return self
+
+
+class SameYear(Strict):
+    """A one-time award tied to the year of its occasion (当年给予), with the words that say so.
+
+    It is claimed in one budget year only: refused then (the year's money spent, a cap or
+    a count reached), it is not claimed again the next year.
+    """
+
+    quote: str
     note: str | None = None
 
 
@@ -494,6 +530,7 @@ class Program(Strict):
     count_limit: CountLimit | None = None
     max_years: int | None = Field(None, gt=0)
     once: bool = False
+    same_year: SameYear | None = None
     all_or_nothing: bool = False
     funding: Funding | None = None
     payment: Payment | None = None
@@ -505,6 +542,8 @@ class Program(Strict):
     def _case_by_case(self) -> "Program":
         if self.selection == "case_by_case" and self.benefit.kind != "none":
             raise ValueError("a case_by_case (一事一议) program has no formula: its benefit kind must be none")
+        if self.same_year is not None and not self.one_time:
+            raise ValueError("@same_year: only a one-time award (once: true) is tied to one year")
         return self
 
     @property

@@ -136,9 +136,14 @@ def _payable(model: Model, at: np.ndarray, apps: Applications, d: Decisions | _J
     with no limit on its balance: the count limits take the first N in the pool's order
     (time, or rank), caps shared by programs bind per firm as they do in the engines (a cap
     over the policy's life from what the firm was granted in earlier years).  A first-come
-    or pro-rata pool with neither gives what was asked.  Computed once from the decisions,
-    so both engines give the same.  Every pool-year of every run of the batch is decided in
-    one call: runs and years are folded into the keys of programs and firms.
+    or pro-rata pool with neither gives what was asked.  An application a 不重复 group held
+    and released later (its firm's preferred program refused it) is ordered here at its own
+    time, not at its release, so in a program of such a group with a count limit (or a
+    shared cap and all-or-nothing) payable demand may take other applications than an
+    unlimited pool would; elsewhere it is exactly what an unlimited pool grants.  Computed
+    once from the decisions, so both engines give the same.  Every pool-year of every run
+    of the batch is decided in one call: runs and years are folded into the keys of
+    programs and firms.
     """
     payable = np.where(decided, d.asked, 0)
     limits = _limits(model)

@@ -231,6 +231,13 @@ def _load_policies(spec: ScenarioFile, sources: dict[str, PolicySource], file: s
     return out, datas
 
 
+GRADED = ("choice", "empirical", "constant")  # award shares given as discrete grades (档)
+
+
+def _tops_up(policy: Policy, program_id: str) -> bool:
+    return any(r.rule == "top_up" and program_id in r.programs for r in policy.stacking)
+
+
 def _blame_overrides(exc: PolicyError, policy_id: str, overrides: dict[str, Any], file: str, lines: Lines) -> InputError:
     """A policy problem caused by a scenario's override is reported at the override's line."""
     problems = []
@@ -267,9 +274,14 @@ def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], sources: dict
         for case, shares in (policy.funding.cases or {}).items():
             if shares is None:
                 bad(("policies",), f"policy {pid}: funding shares for {policy.funding.by} = {case} are not in the text; set overrides {pid}.funding.cases.{case} (e.g. {{city: 1/2, county: 1/2}})")
-    for key in spec.programs:
+    for key, behaviour in spec.programs.items():
         if key not in programs:
             bad(("programs", key), f"unknown program; use policy.program, e.g. {next(iter(programs))}")
+        elif behaviour.award_share is not None and behaviour.award_share.dist not in GRADED and _tops_up(*programs[key]):
+            bad(("programs", key, "award_share"),
+                f"{key} pays the difference only on promotion to a higher grade (补足差额), so its award is given "
+                f"as grades: use {' or '.join(GRADED)}, e.g. {{dist: choice, values: {{0.4: 2, 0.7: 2, 1.0: 1}}, why: …}}; "
+                f"got {behaviour.award_share.dist}")
     for key in spec.pools:
         if key not in pools:
             bad(("pools", key), f"unknown pool; pools are {', '.join(sorted(pools))}")

@@ -30,7 +30,8 @@ class ProgramSpec:
     pool: int
     behaviour: ProgramBehaviour
     one_time: bool
-    top_up: bool
+    top_up: bool  # 补足差额: pays the difference on promotion to a higher grade, once per grade
+    same_year: bool  # 当年: a one-time award claimed in one budget year only
     count_limit: int | None
     max_years: int | None
     firm_caps: tuple[int, ...]
@@ -38,6 +39,7 @@ class ProgramSpec:
     funding_by: str | None
     funding_cases: tuple[str, ...]
     window: tuple[int, int]  # first and last day in force, clipped to the horizon
+    group: int = -1  # the 不重复 group it belongs to (index into Model.groups), -1 for none
     pays_on: str = "decision"  # the policy's payment kind: decision, redemption, milestone, instalments
     payment: PaymentAssumptions | None = None  # the scenario's lags, lapse, deadline, instalments
     credit: str = "in_force"  # which days of a base year its flows count: in_force, before_policy, full_year
@@ -101,6 +103,20 @@ class PoolSpec:
 
 
 @dataclass(frozen=True)
+class GroupSpec:
+    """Programs of which a firm is paid by one only (从优就高不重复), over the horizon or a year.
+
+    ``programs`` in the group's order, which breaks ties between equal entitlements;
+    ``period`` is ``life`` (one program over the whole horizon) or ``year`` (one a budget year).
+    """
+
+    index: int
+    programs: tuple[int, ...]
+    period: str
+    source: str  # where it is stated: "POLICY stacking N" or "scenario stacking N"
+
+
+@dataclass(frozen=True)
 class FirmCapSpec:
     index: int
     amount: int
@@ -118,7 +134,7 @@ class Model:
     programs: list[ProgramSpec]
     pools: list[PoolSpec]
     firm_caps: list[FirmCapSpec]
-    stacking: list[tuple[int, ...]]
+    groups: list[GroupSpec]
     funders: list[str] = field(default_factory=list)
     cash_years: list[int] = field(default_factory=list)  # the budget years and the years of the tail of payments
     cache: dict = field(default_factory=dict)  # lookups an engine derives once per model
@@ -142,7 +158,7 @@ def build(scenario: Scenario) -> Model:
     years = horizon.years
     model = Model(
         scenario=scenario, start=horizon.start, years=years,
-        year_start={}, year_end={}, programs=[], pools=[], firm_caps=[], stacking=[],
+        year_start={}, year_end={}, programs=[], pools=[], firm_caps=[], groups=[],
     )
     model.year_start = {y: model.day(dt.date(y, 1, 1)) for y in years}
     model.year_end = {y: model.day(dt.date(y, 12, 31)) for y in years}
@@ -236,7 +252,7 @@ def _program(model: Model, policy: Policy, prog_id: str, program: Program, pool:
     last = min(model.day(window.last_day), model.year_end[model.years[-1]])
     return ProgramSpec(
         index=index, policy=policy.id, id=prog_id, program=program, pool=pool, behaviour=behaviour,
-        one_time=program.one_time, top_up=top_up,
+        one_time=program.one_time, top_up=top_up, same_year=program.same_year is not None,
         count_limit=program.count_limit.per_year if program.count_limit else None,
         max_years=program.max_years, firm_caps=(), funding=shares, funding_by=funding.by,
         funding_cases=cases, window=(first, last), pays_on=program.pays_on, payment=behaviour.payment,
@@ -284,15 +300,28 @@ def _caps_and_stacking(model: Model, scenario: Scenario) -> None:
             for m in members:
                 p = model.programs[m]
                 model.programs[m] = _replace(p, firm_caps=p.firm_caps + (spec.index,))
-        for rule in policy.stacking:
+        for i, rule in enumerate(policy.stacking):
             if rule.rule == "highest_only" and rule.scope == "within" and rule.programs:
-                group = tuple(by_key[f"{pid}.{p}"] for p in rule.programs if f"{pid}.{p}" in by_key)
-                if len(group) > 1:
-                    model.stacking.append(group)
-    for group in scenario.spec.stacking:
+                members = tuple(by_key[f"{pid}.{p}"] for p in rule.programs if f"{pid}.{p}" in by_key)
+                _group(model, scenario, members, rule.over.period, f"{pid} stacking {i} ({rule.clause})")
+    for i, group in enumerate(scenario.spec.stacking):
         members = tuple(by_key[k] for k in group.programs if k in by_key)
-        if len(members) > 1:
-            model.stacking.append(members)
+        _group(model, scenario, members, group.period, f"scenario stacking {i}")
+
+
+def _group(model: Model, scenario: Scenario, members: tuple[int, ...], period: str, source: str) -> None:
+    """A 不重复 group of two or more programs in force; a program belongs to one group at most."""
+    if len(members) < 2:
+        return  # the others are switched off: nothing to choose between
+    for m in members:
+        p = model.programs[m]
+        if p.group >= 0:
+            raise ScenarioError.one(scenario.path, "stacking", f"{p.key} is in two 不重复 groups ({model.groups[p.group].source} "
+                                    f"and {source}); sim needs each program in one group at most: merge them")
+    spec = GroupSpec(len(model.groups), members, period, source)
+    model.groups.append(spec)
+    for m in members:
+        model.programs[m] = _replace(model.programs[m], group=spec.index)
 
 
 def _replace(spec: ProgramSpec, **changes) -> ProgramSpec:

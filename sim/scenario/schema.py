@@ -460,9 +460,15 @@ class BaseCount(Strict):
 
 
 class StackGroup(Strict):
-    """Similar programs of different policies of which a firm gets only the highest."""
+    """Similar programs of different policies of which a firm gets only the highest.
+
+    ``period`` says over what span: ``life`` (the same project or product: one program of
+    the group over the whole horizon) or ``year`` (an annual flow: one a budget year);
+    ``why`` says why these programs are similar and why that span.
+    """
 
     programs: tuple[str, ...] = Field(min_length=2)
+    period: Literal["life", "year"]
     why: Why
 
 
