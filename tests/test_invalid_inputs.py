@@ -267,7 +267,7 @@ def test_output_folder_cases(cli, tmp_path, finished):
     newer = tmp_path / "newer"
     subprocess.run(["cp", "-a", str(finished), str(newer)], check=True)
     (newer / "manifest.json").write_text(json.dumps({**_manifest_of(finished), "schema_version": 99}))
-    cases.append((("report", newer), f"{newer}/manifest.json: written by a newer sim (schema version 99, this sim reads 1); "
+    cases.append((("report", newer), f"{newer}/manifest.json: written by a newer sim (schema version 99, this sim reads 2); "
                                       "upgrade sim to read it"))
     incomplete = tmp_path / "incomplete"
     subprocess.run(["cp", "-a", str(finished), str(incomplete)], check=True)

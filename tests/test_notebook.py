@@ -26,7 +26,7 @@ def test_parquet_parts_carry_scenario_schema_and_units(result):
         meta = {k.decode(): v.decode() for k, v in pq.read_schema(next((result.out / table).glob("*.parquet"))).metadata.items()
                 if k.startswith(b"sim.")}
         assert meta["sim.table"] == table and meta["sim.scenario_sha256"] == manifest.scenario.sha256
-        assert meta["sim.schema_version"] == "1" and meta["sim.seed"] == str(manifest.seed)
+        assert meta["sim.schema_version"] == "2" and meta["sim.seed"] == str(manifest.seed)
         assert json.loads(meta["sim.units"])["granted_yuan"] == "yuan"
 
 

@@ -116,6 +116,8 @@ def quoted_entries(policy: Policy):
             yield f"programs.{pid}.same_year", prog.same_year.quote, []
         if prog.payment is not None:
             yield f"programs.{pid}.payment", prog.payment.quote, []
+        if prog.benefit.base_before_start is not None:
+            yield f"programs.{pid}.benefit.base_before_start", prog.benefit.base_before_start.quote, []
     for pid, pool in policy.pools.items():
         if not pool.implicit:
             budgets = [pool.budget] if isinstance(pool.budget, int) else list((pool.budget or {}).values())

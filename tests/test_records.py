@@ -64,3 +64,22 @@ def test_funder_totals_equal_the_grants_split_one_by_one(name):
         for yi, year in enumerate(model.years):
             assert np.array_equal(got[b, :, yi], split[apps.year == year].sum(axis=0)), (run, year)
     assert got.sum() > 0
+
+
+def test_payable_demand_of_a_competitive_call_is_its_first_ten(tmp_path):
+    """The budget basis (issue 9, item 7): 10 projects a year of at most 250万, 30 asking 250万 each.
+
+    Demand is 7500万; the pool can pay only the ten it ranks first, 2500万, whatever its budget."""
+    from tests import toy
+
+    call = toy.program(rate="30%", base="project_investment", cap="250万", count_limit={"per_year": 10}, selection="competitive")
+    policy = toy.policy({"demo": call}, budget="1000万", rationing="competitive", end="2025-12-31")
+    scen = toy.scenario([toy.segment("a", 30, {"project_investment": "1亿"}, {"demo": 1})], end="2025-12-31")
+    for engine in ("simpy", "fast"):
+        t = toy.run(tmp_path / engine, policy, scen, engine=engine)
+        row = t["program_years"].row(0, named=True)
+        assert (row["demand_yuan"], row["payable_yuan"], row["granted_yuan"]) == (75_000_000, 25_000_000, 10_000_000)
+    from sim.report.figures import build_report
+
+    needed = build_report(tmp_path / "fast" / "out", risk=0.05).pool_risk.row(0, named=True)
+    assert needed["demand_basis"] == "payable" and needed["budget_needed_yuan"] == 25_000_001

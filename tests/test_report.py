@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
 
 import numpy as np
 import polars as pl
 import pytest
 
 from sim.report.figures import QUANTILES, build_report, pct, summary_long
-from sim.runs.storage import MANIFEST, SCHEMAS, publish, write_json, write_part
+from sim.runs.storage import EARLIER, MANIFEST, SCHEMAS, publish, write_json, write_part
 
 RUNS = 10
 YEARS = (2025, 2026)
@@ -40,7 +41,7 @@ def _program_rows() -> list[dict]:
                 rows.append({"run": run, "year": year, "policy": "toy", "program": "c", "pool": "toy.q",
                              "demand_yuan": c, "granted_yuan": c})
     for r in rows:
-        r.update(applications=1, full=1, partial=0, refused=0)
+        r.update(applications=1, full=1, partial=0, refused=0, payable_yuan=r["demand_yuan"])  # first-come: all is payable
     return rows
 
 
@@ -90,7 +91,7 @@ def write_fixture(out, *, awards: bool = True, complete: bool = True, period: st
             write_part(out, name, batch, part.to_arrow().cast(SCHEMAS[name]))
             publish(out, batch, (name,))
     manifest = {
-        "schema_version": 1, "runs": RUNS, "seed": 1, "batch_size": 5, "batches": 2, "batches_complete": [0, 1] if complete else [0],
+        "schema_version": 2, "runs": RUNS, "seed": 1, "batch_size": 5, "batches": 2, "batches_complete": [0, 1] if complete else [0],
         "complete": complete, "events": awards, "tables": list(frames),
         "scenario": {"file": "toy.yaml", "name": "toy", "title": "测试情景"}, "horizon": ["2025-01-01", "2026-12-31"],
         "programs": [{"policy": "toy", "program": p, "clause": c, "title": t, "pool": pool, "selection": "entitlement"}
@@ -229,6 +230,43 @@ def test_summary_parquet_holds_the_same_figures(fixture_run):
                                          & (pl.col("measure") == "demand"))["p95"].item()
 
 
+def test_budget_needed_is_on_payable_demand(tmp_path):
+    """A pool is sized on what it can pay: program a's payable demand is half its demand in every run."""
+    out = tmp_path / "run"
+    frames = write_fixture(out)
+    programs = frames["program_years"].with_columns(
+        pl.when(pl.col("program") == "a").then(pl.col("demand_yuan") // 2).otherwise(pl.col("demand_yuan")).alias("payable_yuan"))
+    shutil.rmtree(out / "program_years")
+    for batch, part in enumerate((programs.filter(pl.col("run") < 5), programs.filter(pl.col("run") >= 5))):
+        write_part(out, "program_years", batch, part.to_arrow().cast(SCHEMAS["program_years"]))
+        publish(out, batch, ("program_years",))
+    report = build_report(out, risk=0.2)
+    row = report.pool_risk.filter((pl.col("pool") == "toy.p") & (pl.col("year") == 2025)).row(0, named=True)
+    # run r asks (r + 1) × 10万, 3/5 of it under a, of which half is payable: 7/10 of the ask;
+    # the 8th smallest is 80万 × 7/10 = 56万, so 56万 + 1 yuan
+    assert row["demand_basis"] == "payable" and row["budget_needed_yuan"] == 560_001
+    assert report.pools.filter((pl.col("pool") == "toy.p") & (pl.col("year") == 2025) & (pl.col("measure") == "demand"))["p95"].item() == 1_000_000
+    long = summary_long(report)
+    needed = long.filter((pl.col("kind") == "pool") & (pl.col("measure") == "budget_needed"))
+    assert set(needed["demand_basis"]) == {"payable"} and long.filter(pl.col("measure") == "demand")["demand_basis"].null_count() > 0
+
+
+def test_a_run_written_before_payable_demand_is_sized_on_demand_and_says_so(tmp_path, cli):
+    out = tmp_path / "run"
+    frames = write_fixture(out)
+    old = frames["program_years"].drop("payable_yuan")
+    shutil.rmtree(out / "program_years")
+    for batch, part in enumerate((old.filter(pl.col("run") < 5), old.filter(pl.col("run") >= 5))):
+        write_part(out, "program_years", batch, part.to_arrow().cast(EARLIER["program_years"][0]))
+        publish(out, batch, ("program_years",))
+    report = build_report(out, risk=0.2)
+    row = report.pool_risk.filter((pl.col("pool") == "toy.p") & (pl.col("year") == 2025)).row(0, named=True)
+    assert row["demand_basis"] == "demand" and row["budget_needed_yuan"] == 800_001
+    result = cli("report", out, "--risk", "0.2")
+    assert result.code == 0, result.err
+    assert "demand" in result.out.split("needed on", 1)[1]
+
+
 def test_report_command_writes_files_and_prints_titles(cli, fixture_run):
     out, _ = fixture_run
     result = cli("report", out, "--risk", "0.2")
@@ -237,6 +275,7 @@ def test_report_command_writes_files_and_prints_titles(cli, fixture_run):
         assert (out / name).exists(), name
     assert "甲项目" in result.out and "（一）" in result.out and "budget needed" not in result.err
     assert " 81 " in result.out  # 80万 + 1 yuan needed, shown in 万元 rounded up
+    assert "needed on" in result.out and "payable" in result.out  # the basis of the budget needed, labelled
 
 
 def test_report_without_awards_says_how_to_get_the_fan_chart(cli, tmp_path):

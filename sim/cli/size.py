@@ -70,6 +70,11 @@ def size(
         print_sizing(result, risk, console(), lang=terminal)
 
 
+BASIS_NOTE = {"payable": "what each pool would grant with unlimited money (count limits and shared caps applied), "
+                          "the basis on which it runs dry.",
+              "demand": "all that was asked (a run written before payable demand was recorded)."}
+
+
 def print_sizing(result: Sizing, risk: float, console: Console, *, lang: Lang = "en") -> None:
     m = result.base.manifest
     single = m.single_policy
@@ -98,6 +103,9 @@ def print_sizing(result: Sizing, risk: float, console: Console, *, lang: Lang = 
                          n=missed.height, risk=percent(risk, 1)), style="yellow")
     for what, why in result.skipped:
         console.print(tr(lang, "not sized: {what}: {why}", what=what, why=tr(lang, why)), style="dim")
+    if result.table.height:
+        console.print(tr(lang, "Budget needed on {basis}: " + BASIS_NOTE[result.table["demand_basis"][0]],
+                         basis=tr(lang, result.table["demand_basis"][0])), style="dim")
     console.print(tr(lang, "The 95% CI is the Monte Carlo uncertainty of the budget needed (more runs narrow it); the "
                            "confirmation reuses the same random draws, so it checks the rationing, not that uncertainty."),
                   style="dim")

@@ -30,6 +30,11 @@ streams and moves no other draw; a different arrival rate in 2026 leaves the fir
 start and of 2025 as they were.  A number is drawn only for an application that is made
 (its day, score, award share), so no draw depends on how many others were made.
 
+An application's entitlement is the policy's rule on its base year's attributes (last
+year's for a ``previous_year`` base), with the annual flows the rule pays on credited for
+the days of that year on which the firm existed and the policy was in force
+(:func:`_credit`; a scenario's ``bases`` may count more).
+
 Scalar assumptions (a take-up probability, an attribute's median or sigma, a growth
 rate, firms at the start, arrivals a year, an award share's bounds) may be given one
 value per run through ``values``, keyed by the assumption's path in the scenario
@@ -257,7 +262,16 @@ class _Draws:
         return out
 
     def window(self, pid: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """The policy's first and last day in force in each run, where its dates vary by run (else None)."""
+        """The policy's first and last day in force in each run, clipped to the horizon, where its dates vary by run (else None)."""
+        dates = self.in_force(pid)
+        if dates is None:
+            return None
+        model = self.model
+        return np.maximum(dates[0], 0), np.minimum(dates[1], model.year_end[model.years[-1]])
+
+    def in_force(self, pid: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The policy's first and last day in force in each run (days since the horizon's start,
+        before it too), where its dates vary by run (else None)."""
         dates = {k: v for k, v in self._policy_values(pid).items() if k in _DATES}
         if not dates:
             return None
@@ -271,8 +285,7 @@ class _Draws:
             if key not in seen:
                 update = {name: EPOCH + dt.timedelta(days=int(v)) for name, v in zip(("start", "end"), key) if v == v}
                 window = effective.model_copy(update=update)
-                seen[key] = (max(model.day(window.start), 0),
-                             min(model.day(window.last_day), model.year_end[model.years[-1]]))
+                seen[key] = (model.day(window.start), model.day(window.last_day))
             first[b], last[b] = seen[key]
         return first, last
 
@@ -552,7 +565,8 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
     else:
         takers = np.flatnonzero(firms.uniform(f"takeup/{name}") < _per_row(p, firms.at))
     # a firm applies in every year of the calendar from the first in which it exists: it has
-    # a whole year of spending behind it (a claim on last year's), or arrived before the call ends
+    # spent in the year before (a claim on last year's), or arrived before the call ends; its
+    # flows are credited from its arrival (_credit)
     previous = program.benefit.base_period == "previous_year"
     if previous:
         first = np.searchsorted(calendar.year, firms.arrival_year[takers], side="right")
@@ -565,9 +579,10 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
         open_ = calendar.inforce[y, firms.at[who]]
         who, y = who[open_], y[open_]
     year = calendar.year[y]
-    attrs = {a: firms.in_year(a, who, year - 1 if previous else year) for a in _needed(spec, policy, segment)}
+    base_year = year - 1 if previous else year
+    attrs = {a: firms.in_year(a, who, base_year) for a in _needed(spec, policy, segment)}
     m = len(who)
-    ok, entitled, cap, grade = _rule(draws, spec, attrs, firms.at[who])
+    ok, entitled, cap, grade = _rule(draws, spec, attrs, firms.at[who], _credit(draws, firms, spec, who, base_year))
     if program.benefit.kind == "none":
         amount = spec.behaviour.amount
         entitled = _assumed(firms, spec, "amount", who, year) if amount is not None else np.zeros(m, dtype=np.int64)
@@ -620,19 +635,21 @@ def _grades(dist: Dist) -> np.ndarray:
     return np.unique(np.asarray(values, dtype=np.float64))
 
 
-def _rule(draws: _Draws, spec: ProgramSpec, attrs: dict[str, np.ndarray], at: np.ndarray):
+def _rule(draws: _Draws, spec: ProgramSpec, attrs: dict[str, np.ndarray], at: np.ndarray, credit=None):
     """Eligibility, entitlement, the program's cap (for programs without a formula) and the tier reached of each row.
 
-    Where the scenario makes numbers of the program's rule uncertain, each run has its own
-    version of the policy (:meth:`_Draws.variants`), and each row is decided by its run's.
-    The tier reached (0 below every tier or without a table) is the grade a top-up pays for.
+    ``credit`` (days counted, days of the base year) prorates the flows the rule pays on
+    (:func:`_credit`).  Where the scenario makes numbers of the program's rule uncertain,
+    each run has its own version of the policy (:meth:`_Draws.variants`), and each row is
+    decided by its run's.  The tier reached (0 below every tier or without a table) is the
+    grade a top-up pays for; tiers read the annual figure, never the prorated one.
     """
     m = len(at)
     variants = draws.variants(spec)
     if variants is None:
         policy = draws.model.scenario.policies[spec.policy]
         cap = spec.program.cap.amount if spec.program.cap is not None else None
-        return (eligible(spec.program, attrs, m), entitlement(policy, spec.id, attrs, m), cap,
+        return (eligible(spec.program, attrs, m), entitlement(policy, spec.id, attrs, m, credit), cap,
                 _tier(spec, spec.program, attrs, m))
     ok, entitled = np.zeros(m, dtype=bool), np.zeros(m, dtype=np.int64)
     cap = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
@@ -644,7 +661,8 @@ def _rule(draws: _Draws, spec: ProgramSpec, attrs: dict[str, np.ndarray], at: np
         program = policy.programs[spec.id]
         sub = {a: v[rows] for a, v in attrs.items()}
         ok[rows] = eligible(program, sub, len(rows))
-        entitled[rows] = entitlement(policy, spec.id, sub, len(rows))
+        part = None if credit is None else (credit[0][rows], credit[1][rows])
+        entitled[rows] = entitlement(policy, spec.id, sub, len(rows), part)
         tier[rows] = _tier(spec, program, sub, len(rows))
         if program.cap is not None:
             cap[rows] = program.cap.amount
@@ -656,6 +674,45 @@ def _tier(spec: ProgramSpec, program, attrs: dict[str, np.ndarray], m: int) -> n
     if not spec.top_up or program.benefit.kind != "tiers":
         return np.zeros(m, dtype=np.int64)
     return np.maximum(tier_reached(program.benefit, attrs, m), 0)
+
+
+def _credit(draws: _Draws, firms: _Firms, spec: ProgramSpec, who: np.ndarray,
+            base_year: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The days of each application's base year its annual flows are credited for, and the year's days.
+
+    A firm's flows (rental, sales, kWh) accrue while it exists and count while the policy
+    is in force: a firm that arrived on 1 July 2025 is credited 184 of 2025's 365 days; a
+    voucher paid on last year's rental, in force from 1 January 2025, counts nothing of
+    2024, so its first payout is in 2026; Ningxia's 2023, in force from 15 September, counts
+    108 days.  Firms there at the start have always existed.  The policy's days are the
+    run's own (a start date drawn per run).  ``spec.credit`` (the scenario's ``bases``, or
+    the text) may count the days before the policy's start (``before_policy``) or the
+    whole year (``full_year``: None, nothing is prorated).  None too where every row
+    counts its whole year, so the rule reads the year's figures unchanged.
+    """
+    benefit = spec.program.benefit
+    bases = [benefit.base] + ([benefit.bound.base] if benefit.bound is not None else [])
+    if spec.credit == "full_year" or not any(a is not None and VOCABULARY[a].flow for a in bases):
+        return None
+    model = draws.model
+    years = np.arange(model.years[0] - 1, model.years[-1] + 1)
+    starts = np.array([model.day(dt.date(int(y), 1, 1)) for y in years.tolist()] + [model.day(dt.date(int(years[-1]) + 1, 1, 1))])
+    at = base_year - years[0]
+    first, end = starts[at], starts[at + 1] - 1
+    lo = np.where(firms.cohort[who] > 0, np.maximum(first, firms.day[who]), first)
+    dates = draws.in_force(spec.policy)
+    if dates is None:
+        effective = model.scenario.policies[spec.policy].effective
+        since, until = model.day(effective.start), model.day(effective.last_day)
+    else:
+        since, until = dates[0][firms.at[who]], dates[1][firms.at[who]]
+    if spec.credit == "in_force":
+        lo = np.maximum(lo, since)
+    hi = np.minimum(end, until)
+    days, year = np.maximum(hi - lo + 1, 0), end - first + 1
+    if (days == year).all():
+        return None
+    return days.astype(np.int64), year.astype(np.int64)
 
 
 _ASSUMED = {"award_share": ("award", "domestic_compute_share"), "amount": ("amount", "project_investment")}

@@ -5,17 +5,20 @@ pool runs dry in at most one year out of twenty?".  Sizing answers in three step
 
 1. run the scenario as it is (``base/``);
 2. for each pool with a budget and each budget year, take the smallest budget ``B`` with
-   ``P(demand ≥ B) ≤ risk`` across runs (a first-come pool runs dry exactly when the
-   year's asks reach its budget; see :mod:`sim.report.figures`), with its 95% interval from
-   order statistics;
+   ``P(payable demand ≥ B) ≤ risk`` across runs — payable demand is what the pool would
+   grant with unlimited money (count limits and shared caps applied), and a pool runs dry
+   exactly when it reaches the budget (see :mod:`sim.report.figures`) — with its 95%
+   interval from order statistics;
 3. run the scenario again with the same seed and every sized pool's budget replaced by
    its year → amount mapping (``confirm/``), and report the chance of running dry that
    these budgets achieve, with its standard error.
 
 The confirmation uses the same random draws (common random numbers), so it checks the
-rationing mechanics the demand criterion leaves out (count limits, all-or-nothing
-grants, ranked calls, top-ups that grow after a partial grant), not the Monte Carlo
-error: that is the interval of step 2.
+rationing mechanics the payable criterion leaves out (all-or-nothing grants, top-ups
+that grow after a partial grant, a firm's later claims once a one-time award was
+refused), not the Monte Carlo error: that is the interval of step 2.  Both steps are on
+the same basis, ``demand_basis`` (``payable``; ``demand`` only where a run was written
+before payable demand was recorded).
 
 That is the **commitment** basis (the default): a pool's budget limits what is granted
 in a year.  On the **cash** basis (``basis="cash"``) the same three steps size the pools,
@@ -53,7 +56,7 @@ from sim.runs.storage import MANIFEST, scan
 from sim.scenario.schema import Scenario
 
 COLUMNS = ("pool", "title", "rationing", "period", "year", "budget_yuan", "runs", "p_dry", "p_dry_se",
-           "demand_mean", "risk", "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi", "change_yuan",
+           "demand_mean", "payable_mean", "demand_basis", "risk", "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi", "change_yuan",
            "p_dry_confirmed", "p_dry_confirmed_se", "p_dry_confirmed_hi", "within_risk")
 
 
@@ -96,8 +99,9 @@ def size(
     in ``out`` (default ``outputs/<scenario>-size``).  The table has one row per sized pool
     and year: pool, title, rationing, period (year|life; a life pool has one row, its last
     year, for the whole horizon), year, budget_yuan (now), runs, p_dry and p_dry_se (with
-    the budget now), demand_mean, risk, budget_needed_yuan with budget_needed_lo/hi (95%
-    interval), change_yuan (needed − now), p_dry_confirmed, p_dry_confirmed_se and
+    the budget now), demand_mean, payable_mean (mean payable demand), demand_basis (what
+    the budget needed is a quantile of: payable), risk, budget_needed_yuan with
+    budget_needed_lo/hi (95% interval), change_yuan (needed − now), p_dry_confirmed, p_dry_confirmed_se and
     p_dry_confirmed_hi (Wilson upper bound) with the sized budgets, and within_risk
     (p_dry_confirmed ≤ risk).
 
@@ -174,11 +178,12 @@ def _prepare(out: Path, force: bool) -> None:
 
 
 def _figures(run_dir: Path, pools: pl.DataFrame, runs: int, risk: float) -> pl.DataFrame:
-    """pool_risk of a run, with the mean demand beside it."""
+    """pool_risk of a run, with the mean demand and payable demand beside it."""
     program_years = scan(run_dir, "program_years")
     risk_rows = pool_risk(scan(run_dir, "pool_years"), program_years, runs=runs, risk=risk, pools=pools)
     demand = (pool_runs(program_years, runs=runs, pools=pools).group_by("pool", "year")
-              .agg(pl.col("demand").mean().alias("demand_mean"), pl.col("demand").max().alias("demand_max")).collect())
+              .agg(pl.col("demand").mean().alias("demand_mean"), pl.col("payable").mean().alias("payable_mean"),
+                   pl.col("demand").max().alias("demand_max")).collect())
     return risk_rows.join(demand, on=["pool", "year"], how="left")
 
 
@@ -227,7 +232,8 @@ def _override_path(pool: str) -> str:
     return f"overrides.{policy}.pools.{pool_id}.budget"
 
 
-SIZING_UNITS = {"budget_yuan": "yuan", "demand_mean": "yuan", "budget_needed_yuan": "yuan", "budget_needed_lo": "yuan",
+SIZING_UNITS = {"budget_yuan": "yuan", "demand_mean": "yuan", "payable_mean": "yuan",
+                "demand_basis": "payable (what the pool can pay) or demand (all that was asked)", "budget_needed_yuan": "yuan", "budget_needed_lo": "yuan",
                 "budget_needed_hi": "yuan", "change_yuan": "yuan", "p_dry": "share", "risk": "share"}
 
 

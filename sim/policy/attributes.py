@@ -7,12 +7,19 @@ names anything else fails validation.
 
 Kinds:
 
-``money``     integer yuan (inputs accept 4000万, 1.5亿, …); flows are per year
+``money``     integer yuan (inputs accept 4000万, 1.5亿, …)
 ``share``     a fraction between 0 and 1
 ``number``    a real number with the unit given
 ``count``     a whole number
 ``flag``      yes/no (a designation, a list membership, a location)
 ``category``  one of a fixed set of values
+
+An attribute whose unit ends in ``/year`` is an **annual flow**: money or a quantity that
+accrues through the year (revenue, compute rental, kWh).  A firm that existed for part of
+a year, or a policy in force for part of it, accrues only that part, so a rule that pays
+a rate or a price on a flow is credited for the days counted
+(:func:`sim.policy.entitlement.entitlement`); the other attributes are stocks or states
+(an investment, a balance, a count of standards, a flag) and are never prorated.
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ class Attribute:
     unit: str
     meaning: str
     values: tuple[str, ...] = ()  # allowed values of a category
+
+    @property
+    def flow(self) -> bool:
+        """An annual flow (unit per year): credited for the part of the year counted, not whole."""
+        return self.unit.endswith("/year")
 
 
 def _a(name: str, kind: Kind, unit: str, meaning: str, values: tuple[str, ...] = ()) -> Attribute:

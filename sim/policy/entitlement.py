@@ -7,6 +7,16 @@ sees and the amount the simulator asks of a pool cannot disagree.
 Amounts are integer yuan.  A rate times an amount is rounded down to the yuan, so a grant
 never exceeds what the text allows; with a domestic/non-domestic split the yuan at the
 higher rate are counted down and each part is rounded down on its own.
+
+Part years.  An application may be credited only part of its base year (a firm that
+arrived on 1 July, a policy in force from 15 September): ``credit`` gives, per firm, the
+days counted and the days of the year.  The base a rate or a price is paid on is then
+that share of the year's figure, when the base is an annual flow
+(:attr:`sim.policy.attributes.Attribute.flow`), rounded down to the yuan (or to the
+whole unit), and so is a ``bound`` on such a rule (a yearly rate on a balance).  Tier
+thresholds and eligibility conditions keep the annual figure: the text sets them on the
+year's revenue, not on the days counted; fixed amounts and caps are not prorated.  So a
+part year never gives more than the full year, to the yuan.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from sim.policy.attributes import VOCABULARY
 from sim.policy.models import Benefit, Bound, Condition, Policy, Program
 
 Attrs = Mapping[str, np.ndarray]
+Credit = tuple[np.ndarray, np.ndarray]  # per firm: days of the base year counted, days in that year
 
 
 def condition_mask(cond: Condition, attrs: Attrs) -> np.ndarray:
@@ -60,24 +71,46 @@ def _units(values: np.ndarray) -> np.ndarray:
     return np.floor(np.asarray(values, dtype=np.float64)).astype(np.int64)
 
 
-def raw_amount(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
-    """The rule's amount before the cap; 0 where a tier table is not reached."""
+def credited(values: np.ndarray, attr: str, credit: Credit | None) -> np.ndarray:
+    """An attribute's values as credited for the days counted: a flow's share of the year, rounded down.
+
+    Money stays integer yuan (``value × days // year``, exact); a quantity (kWh) is scaled
+    and left to the rule to round down to whole units.  Stocks and states come back as they are.
+    """
+    if credit is None or not VOCABULARY[attr].flow:
+        return values
+    days, year = credit
+    if VOCABULARY[attr].kind == "money":
+        return np.asarray(values, dtype=np.int64) * days // year
+    return np.asarray(values, dtype=np.float64) * days / year
+
+
+def raw_amount(benefit: Benefit, attrs: Attrs, n: int, credit: Credit | None = None) -> np.ndarray:
+    """The rule's amount before the cap; 0 where a tier table is not reached.
+
+    ``credit``: the part of the base year each firm is credited for (see the module's
+    docstring); None counts the whole year.
+    """
     if benefit.kind == "fixed":
         return np.full(n, benefit.amount, dtype=np.int64)
     if benefit.kind == "none":
         return np.zeros(n, dtype=np.int64)
     if benefit.kind == "per_unit":
-        return times(_units(attrs[benefit.base]), benefit.price)
+        return times(_units(credited(attrs[benefit.base], benefit.base, credit)), benefit.price)
     if benefit.kind == "rate":
-        return _rate_of(benefit, attrs)
-    return _tiers(benefit, attrs, n)
+        return _rate_of(benefit, attrs, credit)
+    return _tiers(benefit, attrs, n, credit)
 
 
-def _rate_of(benefit: Benefit, attrs: Attrs) -> np.ndarray:
-    amount = _split_rate(benefit, attrs)
+def _rate_of(benefit: Benefit, attrs: Attrs, credit: Credit | None) -> np.ndarray:
+    amount = _split_rate(benefit, attrs, credit)
     if benefit.bound is None:
         return amount
-    return np.minimum(amount, _bound(benefit.bound, attrs))
+    bound = _bound(benefit.bound, attrs)
+    if credit is not None and (VOCABULARY[benefit.base].flow or VOCABULARY[benefit.bound.base].flow):
+        # a yearly ceiling on a yearly flow (half the LPR on a loan, for the days counted)
+        bound = bound * credit[0] // credit[1]
+    return np.minimum(amount, bound)
 
 
 def _bound(bound: Bound, attrs: Attrs) -> np.ndarray:
@@ -89,8 +122,8 @@ def _bound(bound: Bound, attrs: Attrs) -> np.ndarray:
     return times(base, bound.rate)
 
 
-def _split_rate(benefit: Benefit, attrs: Attrs) -> np.ndarray:
-    base = np.asarray(attrs[benefit.base], dtype=np.int64)
+def _split_rate(benefit: Benefit, attrs: Attrs, credit: Credit | None) -> np.ndarray:
+    base = np.asarray(credited(attrs[benefit.base], benefit.base, credit), dtype=np.int64)
     if benefit.split is None:
         return times(base, benefit.rate)
     share = np.clip(np.asarray(attrs[benefit.split.share], dtype=np.float64), 0.0, 1.0)
@@ -101,15 +134,15 @@ def _split_rate(benefit: Benefit, attrs: Attrs) -> np.ndarray:
     return times(special, benefit.split.rate) + times(base - special, benefit.rate)
 
 
-def _tiers(benefit: Benefit, attrs: Attrs, n: int) -> np.ndarray:
-    values = attrs[benefit.on]
+def _tiers(benefit: Benefit, attrs: Attrs, n: int, credit: Credit | None) -> np.ndarray:
+    values = attrs[benefit.on]  # the threshold is on the year's figure, never prorated
     out = np.zeros(n, dtype=np.int64)
     for tier in benefit.tiers:  # increasing bounds: later tiers overwrite earlier ones
         reached = values >= tier.min if tier.min is not None else values > tier.gt
         if tier.amount is not None:
             amount = np.full(n, tier.amount, dtype=np.int64)
         else:
-            amount = times(np.asarray(attrs[benefit.base], dtype=np.int64), tier.rate)
+            amount = times(np.asarray(credited(attrs[benefit.base], benefit.base, credit), dtype=np.int64), tier.rate)
         out = np.where(reached, amount, out)
     return out
 
@@ -144,11 +177,15 @@ def uplift_rate(policy: Policy, program_id: str, attrs: Attrs, n: int) -> tuple[
     return num, den
 
 
-def entitlement(policy: Policy, program_id: str, attrs: Attrs, n: int) -> np.ndarray:
+def entitlement(policy: Policy, program_id: str, attrs: Attrs, n: int, credit: Credit | None = None) -> np.ndarray:
     """Yuan each firm is entitled to under ``policy.programs[program_id]``: rule, then cap,
-    then any uplift in force that reaches the program (0 if not eligible)."""
+    then any uplift in force that reaches the program (0 if not eligible).
+
+    ``credit`` (days counted, days of the year, per firm) prorates the flow a rate or
+    price is paid on; eligibility, tier thresholds and the cap read the year's figures.
+    """
     program = policy.programs[program_id]
-    total = raw_amount(program.benefit, attrs, n)
+    total = raw_amount(program.benefit, attrs, n, credit)
     cap = program.cap.amount if program.cap else None
     uplifts = policy.uplifts_for(program_id)
     if uplifts:  # without any, the rate is 1/1 and the arithmetic can be skipped

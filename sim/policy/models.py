@@ -184,6 +184,17 @@ class Tier(Strict):
 BenefitKind = Literal["fixed", "rate", "tiers", "per_unit", "none"]
 
 
+class BaseBeforeStart(Strict):
+    """Where a text counts spending from before the policy is in force (e.g. 2024年1月1日以来发生的).
+
+    Without it, a base counts only from the policy's first day: the conditions a text sets
+    (a partner list, a filed contract) exist only once it is in force.
+    """
+
+    clause: str
+    quote: str
+
+
 class Bound(Strict):
     """A second ceiling a rate rule must also respect: ``rate`` × ``share`` × ``base``.
 
@@ -213,6 +224,9 @@ class Benefit(Strict):
     ``none``: the text gives no formula (一事一议, or only a ceiling with no base).
     ``upto``: the text states the figure as a ceiling (最高, 不超过), not a fixed sum.
     ``bound``: a second ceiling on a rate rule (:class:`Bound`), the smaller of the two applies.
+    ``base_period``: the year whose figures the base is (``previous_year``: 上一年度, claimed the
+    year after).  A base that is an annual flow counts only the days the policy is in force
+    and the firm exists, unless ``base_before_start`` quotes the text counting earlier spending.
     """
 
     kind: BenefitKind
@@ -224,6 +238,7 @@ class Benefit(Strict):
     on: Attr | None = None
     tiers: tuple[Tier, ...] = ()
     base_period: Literal["current_year", "previous_year"] = "current_year"
+    base_before_start: BaseBeforeStart | None = None
     upto: bool = False
     bound: Bound | None = None
 
@@ -240,9 +255,11 @@ class Benefit(Strict):
             if getattr(self, field) in (None, ()):
                 raise ValueError(f"a {self.kind} benefit needs '{field}'")
         allowed = set(need[self.kind]) | {"kind", "base_period", "upto"}
+        allowed |= {"base_before_start"} if self.base is not None else set()
         allowed |= {"split", "bound"} if self.kind == "rate" else set()
         allowed |= {"base"} if self.kind == "tiers" else set()
-        extra = [f for f in ("amount", "base", "rate", "split", "price", "on", "bound") if getattr(self, f) is not None and f not in allowed]
+        extra = [f for f in ("amount", "base", "rate", "split", "price", "on", "bound", "base_before_start")
+                 if getattr(self, f) is not None and f not in allowed]
         if self.tiers and self.kind != "tiers":
             extra.append("tiers")
         if extra:

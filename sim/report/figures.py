@@ -7,13 +7,20 @@ unmet demand (demand − grants); per pool: how likely it runs dry, when, and wh
 keeps that chance at or below a target risk.  Every estimate carries its Monte Carlo
 uncertainty (see :mod:`sim.report.uncertainty`), so a reader sees when more runs are needed.
 
-The budget needed at a risk ``r``: a first-come pool runs dry exactly when the year's
-cumulative asks reach its budget, so with ``D`` the pool's demand in the year (the sum of
-its programs' ``demand_yuan``) it runs dry iff ``D ≥ B``.  The smallest integer ``B`` with
-``#(runs with D ≥ B) / N ≤ r`` is ``d_(N−m) + 1`` with ``m = floor(r N)`` and ``d_(i)`` the
-sorted demands; it is computed for pools without a limit too ("what the pool would need").
-Count limits, all-or-nothing grants and competitive review can make a pool refuse before
-``D`` reaches ``B``; ``sim size`` checks the budgets with a confirmation run.  A pool over
+The budget needed at a risk ``r`` is a budget for what a pool can pay.  ``D``, the pool's
+**payable demand** in the year (the sum of its programs' ``payable_yuan``), is what it
+would grant with unlimited money: every ask of a first-come or pro-rata pool, but only
+the first N of a call limited to N a year (in its order: time, or rank), and no firm
+beyond a cap its programs share (:mod:`sim.runs.records`).  Until its money binds, a pool
+grants exactly what it would grant with no limit, so it runs dry iff ``D ≥ B``.  The
+smallest integer ``B`` with ``#(runs with D ≥ B) / N ≤ r`` is ``d_(N−m) + 1`` with
+``m = floor(r N)`` and ``d_(i)`` the sorted payable demands; it is computed for pools
+without a limit too ("what the pool would need").  So a competitive call paying at most
+10 projects of 250万 never needs more than 2500万, however much more is asked.  Runs
+written before ``payable_yuan`` existed (schema version 1) are sized on demand (what the
+applications asked): ``demand_basis`` says which basis each figure uses (``payable`` or
+``demand``).  All-or-nothing grants can make a pool refuse before ``D`` reaches ``B``;
+``sim size`` checks the budgets with a confirmation run.  A pool over
 the policy's life (``period: life``) has one budget for all years: its rows are
 cumulative from the start of the horizon (``basis = "cumulative"``).
 
@@ -112,12 +119,22 @@ def program_runs(program_years: pl.LazyFrame, *, runs: int) -> pl.LazyFrame:
                     (pl.col("demand_yuan") - pl.col("granted_yuan")).alias("unmet")))
 
 
+def demand_basis(program_years: pl.LazyFrame) -> str:
+    """What the budget needed is a quantile of: ``payable`` demand, or ``demand`` for a run written before it was recorded."""
+    return "payable" if "payable_yuan" in program_years.collect_schema().names() else "demand"
+
+
 def pool_runs(program_years: pl.LazyFrame, *, runs: int, pools: pl.DataFrame | None = None) -> pl.LazyFrame:
-    """Per run, pool and year: the pool's demand, granted and unmet yuan (sums over its programs)."""
+    """Per run, pool and year: the pool's demand, payable demand, granted and unmet yuan (sums over its programs).
+
+    ``payable`` is the demand itself for a run written before payable demand was recorded.
+    """
+    payable = pl.col("payable_yuan") if demand_basis(program_years) == "payable" else pl.col("demand_yuan")
     lf = (program_years.group_by("run", "pool", "year")
-          .agg(pl.col("demand_yuan").sum().alias("demand"), pl.col("granted_yuan").sum().alias("granted")))
+          .agg(pl.col("demand_yuan").sum().alias("demand"), payable.sum().alias("payable"),
+               pl.col("granted_yuan").sum().alias("granted")))
     grid = pools.lazy().select("pool", "year") if pools is not None and pools.height else None
-    return (complete(lf, ["pool", "year"], ["demand", "granted"], runs=runs, grid=grid)
+    return (complete(lf, ["pool", "year"], ["demand", "payable", "granted"], runs=runs, grid=grid)
             .with_columns((pl.col("demand") - pl.col("granted")).alias("unmet")))
 
 
@@ -205,18 +222,19 @@ def pool_exposure(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs
     pool's rows are the year's demand and dry date; a life pool (one budget for all years)
     cumulates demand since the start of the horizon and keeps the first date it ran dry,
     so that each year's row answers "has it run dry by the end of this year?".  Columns:
-    run, pool, year, period, opened, demand, dry_on (date or null).
+    run, pool, year, period, opened, demand, payable (payable demand, see the module's
+    docstring: what the budget needed is sized on), dry_on (date or null).
     """
-    demand = pool_runs(program_years, runs=runs, pools=pools).select("run", "pool", "year", "demand")
+    demand = pool_runs(program_years, runs=runs, pools=pools).select("run", "pool", "year", "demand", "payable")
     dry = pool_years.select("run", "pool", "year", pl.col("exhausted_on").alias("dry_on"))
     since = dict(partition_by=["run", "pool", "opened"], order_by="year")
     return (demand.join(dry, on=["run", "pool", "year"], how="left")
             .join(pools.lazy().select("pool", "year", "period"), on=["pool", "year"], how="left")
             .join(pool_opened(pools).lazy(), on=["pool", "year"], how="left")
             .with_columns(pl.col("period").fill_null("year"), pl.col("opened").fill_null(pl.col("year")))
-            .with_columns(pl.col("demand").cum_sum().over(**since),
+            .with_columns(pl.col("demand", "payable").cum_sum().over(**since),
                           pl.col("dry_on").cum_min().forward_fill().over(**since))
-            .select("run", "pool", "year", "period", "opened", "demand", "dry_on"))
+            .select("run", "pool", "year", "period", "opened", "demand", "payable", "dry_on"))
 
 
 def pool_opened(pools: pl.DataFrame) -> pl.DataFrame:
@@ -243,13 +261,15 @@ def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: in
     Columns:
 
     - pool, title, rationing, period (year|life), year, basis (year: that year's demand;
-      cumulative: a life pool's demand since the start of the horizon), budget_yuan (null:
-      no limit), runs;
+      cumulative: a life pool's demand since the start of the horizon), demand_basis
+      (payable: the budget needed is a quantile of payable demand; demand: of all that was
+      asked, for a run written before payable demand was recorded), budget_yuan (null: no
+      limit), runs;
     - dry_runs, p_dry (share of runs where the pool ran dry), p_dry_se, p_dry_lo, p_dry_hi
       (Wilson 95% interval);
     - dry_p10, dry_p50, dry_p90 (dates, among runs where it ran dry; null if none),
       dry_p50_lo, dry_p50_hi (95% interval of the median date);
-    - risk, budget_needed_yuan (smallest budget with P(demand ≥ budget) ≤ risk),
+    - risk, budget_needed_yuan (smallest budget with P(payable demand ≥ budget) ≤ risk),
       budget_needed_lo, budget_needed_hi (95% interval; null where N runs cannot bound it).
     """
     check_risk(risk)
@@ -261,9 +281,9 @@ def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: in
                .agg(pl.len().alias("runs"),
                     pl.col("dry_on").is_not_null().sum().cast(pl.Int64).alias("dry_runs"),
                     pl.col("dry_on").drop_nulls().sort().alias("_dates"),
-                    _get_sorted("demand", rank).alias("_needed"),
-                    _get_sorted("demand", ranks.lo).alias("_needed_lo"),
-                    _get_sorted("demand", ranks.hi).alias("_needed_hi"))
+                    _get_sorted("payable", rank).alias("_needed"),
+                    _get_sorted("payable", ranks.lo).alias("_needed_lo"),
+                    _get_sorted("payable", ranks.hi).alias("_needed_hi"))
                .collect(engine="streaming"))
     _check_runs(grouped, runs)
     rows = []
@@ -278,8 +298,9 @@ def pool_risk(pool_years: pl.LazyFrame, program_years: pl.LazyFrame, *, runs: in
     figures = pl.DataFrame(rows, schema=schema)
     out = (pools.join(figures, on=["pool", "year"], how="inner")
            .with_columns(pl.when(pl.col("period") == "life").then(pl.lit("cumulative")).otherwise(pl.lit("year")).alias("basis"),
+                         pl.lit(demand_basis(program_years)).alias("demand_basis"),
                          pl.lit(runs, pl.Int64).alias("runs"), pl.lit(risk).alias("risk")))
-    return out.select("pool", "title", "rationing", "period", "year", "basis", "budget_yuan", "runs", "dry_runs",
+    return out.select("pool", "title", "rationing", "period", "year", "basis", "demand_basis", "budget_yuan", "runs", "dry_runs",
                       "p_dry", "p_dry_se", "p_dry_lo", "p_dry_hi", "dry_p10", "dry_p50", "dry_p90", "dry_p50_lo",
                       "dry_p50_hi", "risk", "budget_needed_yuan", "budget_needed_lo", "budget_needed_hi").sort("pool", "year")
 
@@ -395,7 +416,7 @@ class Report:
     pools: pl.DataFrame          # pool_figures
     funders: pl.DataFrame        # funder_figures
     pool_risk: pl.DataFrame      # pool_risk
-    pool_demand: pl.DataFrame    # per run: pool, year, period, run, demand (as counted against the budget)
+    pool_demand: pl.DataFrame    # per run: pool, year, period, run, demand, payable (as counted against the budget)
     dry_curve: pl.DataFrame      # dry_curve
     fan: pl.DataFrame | None     # cumulative_grants; None when the run has no awards table
     cash: pl.DataFrame | None = None          # sim.report.cash.cash_budgets; None for a run without cash tables
@@ -480,7 +501,7 @@ def _figures(out: Path, manifest: Manifest, risk: float) -> Report:
         pools=pool_figures(program_years, runs=runs, pools=pools),
         funders=funder_figures(funder_years, runs=runs),
         pool_risk=pool_risk(pool_years, program_years, runs=runs, risk=risk, pools=pools),
-        pool_demand=exposure.select("pool", "year", "period", "run", "demand").collect(engine="streaming"),
+        pool_demand=exposure.select("pool", "year", "period", "run", "demand", "payable").collect(engine="streaming"),
         dry_curve=dry_curve(exposure, runs=runs),
         fan=fan,
         sensitivity=ranking,
@@ -510,7 +531,9 @@ def summary_long(report: Report) -> pl.DataFrame:
     p5, p5_lo, p5_hi, …, p99_hi; for p_dry: value, se,
     lo, hi; for dry_date: p10, p50, p50_lo, p50_hi, p90; for budget: value; for
     budget_needed: value, lo, hi), value (Float64), unit (yuan | share | date: days since
-    1970-01-01).  Null values (an interval N runs cannot bound) are kept as nulls.
+    1970-01-01), demand_basis (on a pool's budget_needed rows: ``payable`` or ``demand``,
+    what the quantile is of; null elsewhere).  Null values (an interval N runs cannot
+    bound) are kept as nulls.
     """
     stats = list(STAT_COLUMNS[1:])
 
@@ -543,17 +566,20 @@ def summary_long(report: Report) -> pl.DataFrame:
                 parts.append(report.cash.select(pl.lit("cash").alias("kind"), key.alias("key"), "year",
                                                 pl.lit(f"budget_needed_{basis}").alias("measure"), pl.lit(stat).alias("stat"),
                                                 pl.col(col).cast(pl.Float64).alias("value"), pl.lit("yuan").alias("unit")))
-    return pl.concat(parts).with_columns(pl.col("year").cast(pl.Int32))
+    basis = report.pool_risk["demand_basis"][0] if report.pool_risk.height else None
+    on_pool_needed = (pl.col("kind") == "pool") & (pl.col("measure") == "budget_needed")
+    return pl.concat(parts).with_columns(pl.col("year").cast(pl.Int32),
+                                         pl.when(on_pool_needed).then(pl.lit(basis)).otherwise(None).cast(pl.String).alias("demand_basis"))
 
 
 def dry_at(pool_demand: pl.DataFrame, pool: str, year: int, budget: int) -> tuple[int, int, float]:
-    """What the page's budget box shows for a budget: runs whose demand reaches it, runs, mean unmet yuan.
+    """What the page's budget box shows for a budget: runs whose payable demand reaches it, runs, mean unmet yuan.
 
     ``pool_demand`` is :attr:`Report.pool_demand` (demand as counted against the budget:
-    a life pool's cumulated).  A first-come pool runs dry exactly in those runs; the unmet
-    demand is ``mean(max(demand − budget, 0))`` over all runs.
+    a life pool's cumulated).  A pool without all-or-nothing grants runs dry exactly in
+    those runs; the unmet payable demand is ``mean(max(payable − budget, 0))`` over all runs.
     """
-    demand = pool_demand.filter((pl.col("pool") == pool) & (pl.col("year") == year))["demand"].to_numpy()
+    demand = pool_demand.filter((pl.col("pool") == pool) & (pl.col("year") == year))["payable"].to_numpy()
     if len(demand) == 0:
         return 0, 0, 0.0
     return int((demand >= budget).sum()), len(demand), float(np.maximum(demand - budget, 0).mean())

@@ -69,6 +69,15 @@ ZH: dict[str, str] = {
         "这两个数就是资金用尽概率和资金缺口；对竞争性评审、按比例分配的资金池（以及有名额限制时），它们与上文“所需预算”"
         "采用同一标准，可作近似参考。政策期内总额控制的资金池按测算期起累计需求计算。",
     "P(demand ≥ budget)": "P(需求 ≥ 预算)", "expected unmet (万元)": "预期未满足需求（万元）",
+    "Demand here is payable demand: what the pool would grant with unlimited money, its count limits and the caps its "
+    "programs share applied, as for the budget needed.":
+        "此处需求为可支付需求：资金不限时，资金池在名额限制和各项目共享上限下会拨付的金额，与“所需预算”口径相同。",
+    "needed on": "测算口径", "payable": "可支付需求",
+    "The budget needed is on <b>payable demand</b> (column “needed on”): what the pool would grant with unlimited "
+    "money. A call paying at most N a year counts only the first N in its order, and a cap several programs share "
+    "counts once per firm; a first-come or pro-rata pool without them counts all it is asked.":
+        "所需预算按<b>可支付需求</b>测算（见“测算口径”列）：即资金不限时资金池会拨付的金额。每年限额 N 个的项目只计其排序"
+        "（按时间或评审排名）中的前 N 个，多个项目共享的上限对每家企业只计一次；没有这些限制的先到先得或按比例资金池计全部申请。",
     "runs": "模拟次数",
     "Cumulative grants through the year": "年内累计拨付",
     "Not available: this run has no <code>awards</code> table (the decision ledger). Run the scenario again with "
@@ -179,6 +188,11 @@ ZH: dict[str, str] = {
     "same random draws, so it checks the rationing, not that uncertainty.":
         "95%区间为所需预算的蒙特卡洛不确定性（增加模拟次数可收窄）；复核使用同一组随机抽样，检验的是分配规则，而非该不确定性。",
     "sizing: {files}": "预算测算结果：{files}",
+    "Budget needed on {basis}: what each pool would grant with unlimited money (count limits and shared caps applied), "
+    "the basis on which it runs dry.":
+        "所需预算口径为{basis}：资金不限时各资金池（按名额限制和共享上限）会拨付的金额，即判断资金用尽的口径。",
+    "Budget needed on {basis}: all that was asked (a run written before payable demand was recorded).":
+        "所需预算口径为{basis}：全部申请金额（该次运行早于可支付需求的记录）。",
     # cash
     "Commitments and cash": "承诺与现金支付",
     "Commitments and cash per fiscal year": "各财政年度承诺额与现金支付",

@@ -113,6 +113,11 @@ def _how_to_read(report: Report, lang: Lang) -> str:
                  "reaches it (a first-come pool runs dry exactly then), rounded up; also shown for pools without a "
                  "limit.", risk=percent(report.risk, 1)),
     ]
+    if report.pool_risk.height and report.pool_risk["demand_basis"][0] == "payable":
+        items.append(tr(lang, "The budget needed is on <b>payable demand</b> (column “needed on”): what the pool would "
+                              "grant with unlimited money. A call paying at most N a year counts only the first N in its "
+                              "order, and a cap several programs share counts once per firm; a first-come or pro-rata "
+                              "pool without them counts all it is asked."))
     return box(items, title=tr(lang, "How to read this report"))
 
 
@@ -150,7 +155,7 @@ def _risk_section(report: Report, lang: Lang) -> str:
                Cell(tr(lang, "P(dry) ± se"), num=True), Cell(tr(lang, "P(dry) 95% CI"), num=True),
                Cell(tr(lang, "dry on (median)"), num=True), Cell(tr(lang, "dry on p10–p90"), num=True),
                Cell(tr(lang, "budget needed at {risk}", risk=risk), num=True), Cell(tr(lang, "needed 95% CI"), num=True),
-               Cell(tr(lang, "needed − budget"), num=True)]
+               Cell(tr(lang, "needed − budget"), num=True), Cell(tr(lang, "needed on"))]
     rows = []
     frame = report.pool_risk.filter(pl.col("pool").is_in(shown_pools(report)))
     for pool, part in frame.group_by("pool", maintain_order=True):
@@ -171,6 +176,7 @@ def _risk_section(report: Report, lang: Lang) -> str:
                 Cell(wan_up(r["budget_needed_yuan"]), num=True),
                 Cell(interval(r["budget_needed_lo"], r["budget_needed_hi"], wan_up), num=True),
                 Cell(gap(r["budget_needed_yuan"], r["budget_yuan"]), num=True),
+                Cell(tr(lang, r["demand_basis"])),
             ])
     body = (f"<p>{tr(lang, 'Per pool and budget year: how likely the pool runs dry, when, and the budget that keeps that chance at or below {risk}. Pools with neither a budget nor any demand are left out.', risk=risk)}</p>"
             + table(headers, rows))
@@ -252,7 +258,7 @@ def _budget_section(report: Report, lang: Lang) -> str:
                 continue
             start = r["budget_yuan"] if r["budget_yuan"] is not None else (r["budget_needed_yuan"] or 0)
             rows.append(BudgetRow(key=f"{pool}|{year}", pool=_pool_cell(report, pool), year=str(year), start=start,
-                                  demand=part["demand"].to_list()))
+                                  demand=part["payable"].to_list()))
     headers = [tr(lang, "pool"), tr(lang, "year"), tr(lang, "budget (万元)"), "", tr(lang, "P(demand ≥ budget)"),
                tr(lang, "expected unmet (万元)")]
     intro = tr(lang, "Type or slide a budget (万元) for a pool and year: the page computes, from the {runs} runs' demand "
@@ -262,6 +268,9 @@ def _budget_section(report: Report, lang: Lang) -> str:
                      "money short; for competitive and pro-rata pools (and with count limits) they are the same "
                      "criterion as the budget needed above, and a close guide. A life pool counts its demand since the "
                      "start of the horizon.", runs=report.runs)
+    if report.pool_risk.height and report.pool_risk["demand_basis"][0] == "payable":
+        intro += " " + tr(lang, "Demand here is payable demand: what the pool would grant with unlimited money, its "
+                                "count limits and the caps its programs share applied, as for the budget needed.")
     return section("try-budget", tr(lang, "Try a budget: chance of running dry and unmet demand"),
                    f"<p>{intro}</p>" + budget_box(rows, headers))
 
@@ -374,7 +383,8 @@ def _demand_section(report: Report, lang: Lang) -> str:
     parts = [f"<p>{text}</p>"]
     single = single_policy(report)
     for pool in report.active_pools():
-        chart = charts.demand(report.pool_demand, pool, short_pool(pool, single),
+        # the demand the budget needed is a quantile of (payable demand, see the notes)
+        chart = charts.demand(report.pool_demand.with_columns(pl.col("payable").alias("demand")), pool, short_pool(pool, single),
                               report.pool_risk.filter(pl.col("pool") == pool), report.years, report.risk,
                               title=pool_titles(report).get(pool), lang=lang)
         if chart:

@@ -87,6 +87,7 @@ def risk_table(report: Report, lang: Lang = "en") -> Table:
     t = _table(tr(lang, "Pools (万元): chance of running dry; budget needed at {risk} risk", risk=percent(report.risk, 0)))
     t.add_column(tr(lang, "pool"), max_width=26, overflow="fold")
     _num(t, lang, "year", "budget", "P(dry)", "± se", "dry by\nmedian", "needed", "needed\n95% CI", "needed\n− budget")
+    t.add_column(tr(lang, "needed on"))
     frame = report.pool_risk.filter(pl.col("pool").is_in(shown_pools(report)))
     for (pool,), part in frame.group_by("pool", maintain_order=True):
         for i, r in enumerate(part.iter_rows(named=True)):
@@ -97,7 +98,8 @@ def risk_table(report: Report, lang: Lang = "en") -> Table:
                       percent(r["p_dry"]) if limited else "—", percent(r["p_dry_se"]) if limited else "",
                       day(r["dry_p50"]), wan_up(r["budget_needed_yuan"]),
                       interval(r["budget_needed_lo"], r["budget_needed_hi"], wan_up),
-                      gap(r["budget_needed_yuan"], r["budget_yuan"]), end_section=i == part.height - 1)
+                      gap(r["budget_needed_yuan"], r["budget_yuan"]), tr(lang, r["demand_basis"]),
+                      end_section=i == part.height - 1)
     return t
 
 

@@ -149,6 +149,7 @@ def sheets(report: Report) -> list[Sheet]:
         Column("budget needed (万元)", "budget_needed_yuan", "wan"),
         Column("needed 95% CI low (万元)", "budget_needed_lo", "wan"),
         Column("needed 95% CI high (万元)", "budget_needed_hi", "wan"),
+        Column("needed on", "demand_basis", values={"payable": "payable", "demand": "demand"}),
     ))
     stats = _stat_columns()
     measure = Column("measure", "measure", values=MEASURES)

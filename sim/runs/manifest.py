@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import OutputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: program_years.payable_yuan
 MANIFEST = "manifest.json"
 
 

@@ -1,7 +1,8 @@
 """Records: runs' decisions summed into the tables a finance department reads.
 
-Per program and budget year: demand (what the applications asked), grants, and how many
-were paid in full, in part or refused.  Per pool and year: budget, grants, what is left,
+Per program and budget year: demand (what the applications asked), payable demand (what
+the pool would have granted had its money been unlimited), grants, and how many were paid
+in full, in part or refused.  Per pool and year: budget, grants, what is left,
 and the day it ran dry.  Per funder and year: each grant split by the program's funding
 shares, to the yuan (shares rounded down, the remainder to the last funder named), so
 the funders' amounts always add up to the grant.  Optionally every decision, as a ledger.
@@ -29,6 +30,8 @@ from sim.engine import payments
 from sim.engine.decisions import Decisions
 from sim.engine.outcomes import DECIDED, EXPOSURE, FULL, OUTCOMES, PARTIAL, SKIPPED
 from sim.engine.population import Applications, Sample
+from sim.engine.rationing import order_keys, rule_of
+from sim.engine.vectorised import Cap, PoolYear
 from sim.scenario.model import Model
 
 REFUSED = tuple(o for o in DECIDED if o not in (FULL, PARTIAL))
@@ -107,17 +110,98 @@ def _program_years(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applica
     counts = np.bincount(cells * codes + (d.outcome + 1), minlength=size * codes).reshape(size, codes)
     every = decided.all()
     cells = cells if every else cells[decided]
+    payable = _payable(model, at, apps, d, decided)
     return {
         "run": np.repeat(runs, n_programs * n_years).astype(np.int32),
         "year": np.tile(np.array(model.years, dtype=np.int32), len(runs) * n_programs),
         "program_index": np.tile(np.repeat(np.arange(n_programs, dtype=np.int32), n_years), len(runs)),
         "demand_yuan": _sum(cells, d.asked if every else d.asked[decided], size),
+        "payable_yuan": _sum(cells, payable if every else payable[decided], size),
         "granted_yuan": _sum(cells, d.granted if every else d.granted[decided], size),
         "applications": counts[:, _MADE].sum(axis=1),
         "full": counts[:, FULL + 1],
         "partial": counts[:, PARTIAL + 1],
         "refused": counts[:, _REFUSED].sum(axis=1),
     }
+
+
+def _payable(model: Model, at: np.ndarray, apps: Applications, d: Decisions | _Joined, decided: np.ndarray) -> np.ndarray:
+    """What each application would have been granted had its pool's money been unlimited in its year.
+
+    The budget needed is a budget for what a pool can pay, not for all that is asked: a
+    competitive call that pays at most 10 projects of 250万 needs at most 2500万 however
+    many apply.  So per pool and year, the same applications the pool decided (those the
+    firms' history skipped — a one-time award already paid — left out, a top-up asking only
+    the difference) are decided again by the pool's own rule (:mod:`sim.engine.rationing`)
+    with no limit on its balance: the count limits take the first N in the pool's order
+    (time, or rank), caps shared by programs bind per firm as they do in the engines (a cap
+    over the policy's life from what the firm was granted in earlier years).  A first-come
+    or pro-rata pool with neither gives what was asked.  An application a 不重复 group held
+    and released later (its firm's preferred program refused it) is ordered here at its own
+    time, not at its release, so in a program of such a group with a count limit (or a
+    shared cap and all-or-nothing) payable demand may take other applications than an
+    unlimited pool would; elsewhere it is exactly what an unlimited pool grants.  Computed
+    once from the decisions, so both engines give the same.  Every pool-year of every run
+    of the batch is decided in one call: runs and years are folded into the keys of
+    programs and firms.
+    """
+    payable = np.where(decided, d.asked, 0)
+    limits = _limits(model)
+    pool_of = limits.pool_of[apps.program]
+    for pool in model.pools:
+        if not limits.needed[pool.index]:
+            continue
+        rows = np.flatnonzero(decided & (pool_of == pool.index))
+        if len(rows) == 0:
+            continue
+        rule = rule_of(pool)
+        rows = rows[np.lexsort((*order_keys(rule.order, apps, rows), apps.year[rows], at[rows]))]
+        group = at[rows].astype(np.int64) * len(model.years) + (apps.year[rows] - model.years[0])  # run and year
+        program = apps.program[rows].astype(np.int64)
+        caps = tuple(_cap(model, c, rows, group, at, apps, d, decided) for c in limits.caps[pool.index])
+        decided_unlimited = rule.vectorised(PoolYear(
+            want=d.asked[rows], program=group * len(model.programs) + program, day=np.zeros(len(rows), dtype=np.int32),
+            balance=None, limit=limits.limit[program], caps=tuple(c for c in caps if c is not None)))
+        payable[rows] = decided_unlimited.granted
+    return payable
+
+
+class _Limits:
+    """Per model: each program's pool and count limit, and per pool its shared caps and whether it has any limit."""
+
+    def __init__(self, model: Model):
+        self.pool_of = np.array([p.pool for p in model.programs], dtype=np.int64)
+        self.limit = np.array([p.count_limit if p.count_limit is not None else -1 for p in model.programs], dtype=np.int64)
+        self.caps = [sorted({c for m in pool.programs for c in model.programs[m].firm_caps}) for pool in model.pools]
+        self.needed = [bool(self.caps[pool.index]) or bool((self.limit[list(pool.programs)] >= 0).any())
+                       for pool in model.pools]
+
+
+def _limits(model: Model) -> _Limits:
+    return model.cache.get("payable") or model.cache.setdefault("payable", _Limits(model))
+
+
+def _cap(model: Model, index: int, rows: np.ndarray, group: np.ndarray, at: np.ndarray, apps: Applications,
+         d: Decisions | _Joined, decided: np.ndarray) -> Cap | None:
+    """A shared cap over a pool's rows (in order), firms keyed by run and year, with what each had used before the year."""
+    spec = model.firm_caps[index]
+    under = np.isin(apps.program[rows], spec.programs)
+    at_rows = np.flatnonzero(under)
+    if len(at_rows) == 0:
+        return None
+    firms = int(apps.firm.max()) + 1
+    firm = apps.firm[rows[at_rows]].astype(np.int64)
+    used = np.zeros(len(at_rows), dtype=np.int64)
+    if spec.period != "year":  # over the policy's life: what the firm was granted under it in earlier years
+        n_years = len(model.years)
+        paid = np.flatnonzero(decided & np.isin(apps.program, spec.programs) & (d.granted > 0))
+        cells = (at[paid].astype(np.int64) * firms + apps.firm[paid]) * n_years + (apps.year[paid] - model.years[0])
+        size = (int(at.max()) + 1) * firms * n_years
+        by_year = np.bincount(cells, weights=d.granted[paid].astype(np.float64), minlength=size).reshape(-1, n_years)
+        before = np.rint(np.cumsum(by_year, axis=1) - by_year).astype(np.int64)
+        year = apps.year[rows[at_rows]] - model.years[0]
+        used = before[at[rows[at_rows]].astype(np.int64) * firms + firm, year]
+    return Cap.over(spec.amount, at_rows, group[at_rows] * firms + firm, used)
 
 
 _MADE = np.array(DECIDED + (EXPOSURE,)) + 1

@@ -352,7 +352,8 @@ def _plan(out: Path, scenario: Scenario, fresh: Manifest, resume: bool, force: b
         old = pending or read_manifest(out)
         diff = [name for name, mine, theirs in (
             ("scenario", scenario.sha256, old.scenario.sha256), ("seed", fresh.seed, old.seed), ("runs", fresh.runs, old.runs),
-            ("batch size", fresh.batch_size, old.batch_size), ("events", fresh.events, old.events)) if mine != theirs]
+            ("batch size", fresh.batch_size, old.batch_size), ("events", fresh.events, old.events),
+            ("the tables' schema version", fresh.schema_version, old.schema_version)) if mine != theirs]
         if diff:
             raise OutputError(f"{target}: cannot resume: the earlier run differs in {', '.join(diff)}; "
                               "use --force to start again")

@@ -53,7 +53,7 @@ OLD = ".old"  # the replaced run, during the swap
 SCHEMAS: dict[str, pa.Schema] = {
     "program_years": pa.schema([
         ("run", pa.int32()), ("year", pa.int32()), ("policy", pa.string()), ("program", pa.string()),
-        ("pool", pa.string()), ("demand_yuan", pa.int64()), ("granted_yuan", pa.int64()),
+        ("pool", pa.string()), ("demand_yuan", pa.int64()), ("payable_yuan", pa.int64()), ("granted_yuan", pa.int64()),
         ("applications", pa.int64()), ("full", pa.int64()), ("partial", pa.int64()), ("refused", pa.int64()),
     ]),
     "pool_years": pa.schema([
@@ -85,6 +85,12 @@ SCHEMAS: dict[str, pa.Schema] = {
     "parameters": pa.schema([("run", pa.int32()), ("name", pa.string()), ("value", pa.float64())]),
 }
 
+# Schemas earlier versions wrote, still read: schema version 1 had no program_years.payable_yuan
+# (the report then sizes on demand and says so).
+EARLIER: dict[str, tuple[pa.Schema, ...]] = {
+    "program_years": (pa.schema([f for f in SCHEMAS["program_years"] if f.name != "payable_yuan"]),),
+}
+
 
 def to_arrow(model: Model, name: str, cols: dict[str, np.ndarray]) -> pa.Table:
     """Turn a batch's numpy columns (with index codes) into a table of the documented schema.
@@ -100,7 +106,7 @@ def to_arrow(model: Model, name: str, cols: dict[str, np.ndarray]) -> pa.Table:
     if name == "program_years":
         i = cols["program_index"]
         data.update(policy=_names(policies, i), program=_names(programs, i), pool=_names(pool_of_program, i))
-        for k in ("demand_yuan", "granted_yuan", "applications", "full", "partial", "refused"):
+        for k in ("demand_yuan", "payable_yuan", "granted_yuan", "applications", "full", "partial", "refused"):
             data[k] = cols[k]
     elif name == "pool_years":
         data.update(pool=_names([pool.key for pool in model.pools], cols["pool_index"]), granted_yuan=cols["granted_yuan"])
@@ -150,7 +156,9 @@ def _dates(day: np.ndarray, epoch: int) -> pa.Array:
 
 
 UNITS: dict[str, dict[str, str]] = {
-    "program_years": {"year": "budget year", "demand_yuan": "yuan", "granted_yuan": "yuan", "applications": "count",
+    "program_years": {"year": "budget year", "demand_yuan": "yuan",
+                      "payable_yuan": "yuan (what the pool would grant with unlimited money)", "granted_yuan": "yuan",
+                      "applications": "count",
                       "full": "count", "partial": "count", "refused": "count"},
     "pool_years": {"year": "budget year", "budget_yuan": "yuan (null: no limit)", "granted_yuan": "yuan",
                    "remaining_yuan": "yuan (null: no limit)", "exhausted_on": "date (null: never)"},
@@ -258,7 +266,7 @@ def part_problem(path: Path, table: str) -> str | None:
         schema = pq.read_schema(path)
     except (OSError, pa.ArrowException) as exc:
         return f"not a readable Parquet file ({str(exc).splitlines()[0]})"
-    if schema.remove_metadata() != SCHEMAS[table]:
+    if schema.remove_metadata() != SCHEMAS[table] and schema.remove_metadata() not in EARLIER.get(table, ()):
         return "its columns are not those of the table (written by another version, or another file)"
     return None
 

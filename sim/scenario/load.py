@@ -285,6 +285,9 @@ def _cross_checks(spec: ScenarioFile, policies: dict[str, Policy], sources: dict
     for key in spec.pools:
         if key not in pools:
             bad(("pools", key), f"unknown pool; pools are {', '.join(sorted(pools))}")
+    for key in spec.bases:
+        if key not in programs and key not in policies:
+            bad(("bases", key), f"unknown policy or program; use a policy id ({', '.join(policies)}) or policy.program")
     for i, group in enumerate(spec.stacking):
         for name in group.programs:
             if name not in programs:

@@ -42,6 +42,7 @@ class ProgramSpec:
     group: int = -1  # the 不重复 group it belongs to (index into Model.groups), -1 for none
     pays_on: str = "decision"  # the policy's payment kind: decision, redemption, milestone, instalments
     payment: PaymentAssumptions | None = None  # the scenario's lags, lapse, deadline, instalments
+    credit: str = "in_force"  # which days of a base year its flows count: in_force, before_policy, full_year
 
     @property
     def key(self) -> str:
@@ -255,7 +256,18 @@ def _program(model: Model, policy: Policy, prog_id: str, program: Program, pool:
         count_limit=program.count_limit.per_year if program.count_limit else None,
         max_years=program.max_years, firm_caps=(), funding=shares, funding_by=funding.by,
         funding_cases=cases, window=(first, last), pays_on=program.pays_on, payment=behaviour.payment,
+        credit=_credit(model.scenario, policy, prog_id, program),
     )
+
+
+def _credit(scenario: Scenario, policy: Policy, prog_id: str, program: Program) -> str:
+    """Which days of a base year count (:class:`sim.scenario.schema.BaseCount`): the scenario's
+    entry for the program, else for its policy, else what the text says."""
+    bases = scenario.spec.bases
+    entry = bases.get(f"{policy.id}.{prog_id}") or bases.get(policy.id)
+    if entry is not None:
+        return entry.count
+    return "before_policy" if program.benefit.base_before_start is not None else "in_force"
 
 
 def _pool(model: Model, scenario: Scenario, policy: Policy, pool_id: str, key: str, idx: int, members: list[int]) -> PoolSpec:

@@ -438,6 +438,27 @@ class Override(Strict):
 
 
 
+class BaseCount(Strict):
+    """How much of a base year's annual flows a program's applications are credited.
+
+    A firm pays its rental, sells, consumes through the year; a program paying a rate on
+    such a flow pays on what falls in the days that count.  ``count``:
+
+    - ``in_force`` (what a program without an entry does): the days of the base year on
+      which the firm existed and the policy was in force (a firm arriving on 1 July is
+      credited half its year; Ningxia's 2023, in force from 15 September, 108 days) —
+      unless the policy's text counts spending from before its start
+      (``benefit.base_before_start``), and then from the start of the year;
+    - ``before_policy``: the days the firm existed, spending before the policy's start
+      included (a reading the text does not give: say why);
+    - ``full_year``: the whole year's flow whatever the firm's arrival and the policy's
+      dates — an upper bound, to be labelled as such in ``why``.
+    """
+
+    count: Literal["in_force", "before_policy", "full_year"]
+    why: Why
+
+
 class StackGroup(Strict):
     """Similar programs of different policies of which a firm gets only the highest.
 
@@ -509,6 +530,7 @@ class ScenarioFile(Strict):
     programs: dict[str, ProgramBehaviour] = {}
     pools: dict[str, PoolBehaviour] = {}
     stacking: tuple[StackGroup, ...] = ()
+    bases: dict[str, BaseCount] = {}  # by policy id or policy.program (the program's entry first)
     factors: dict[str, Factor] = {}
     posterior: PosteriorFile | None = None
     segments: tuple[Segment, ...] = Field(min_length=1)
