@@ -161,7 +161,7 @@ def _payable(model: Model, at: np.ndarray, apps: Applications, d: Decisions | _J
         caps = tuple(_cap(model, c, rows, group, at, apps, d, decided) for c in limits.caps[pool.index])
         decided_unlimited = rule.vectorised(PoolYear(
             want=d.asked[rows], program=group * len(model.programs) + program, day=np.zeros(len(rows), dtype=np.int32),
-            balance=None, limit=limits.limit[program], caps=tuple(c for c in caps if c is not None)))
+            balance=None, seg=group, limit=limits.limit[program], caps=tuple(c for c in caps if c is not None)))
         payable[rows] = decided_unlimited.granted
     return payable
 
