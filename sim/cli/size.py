@@ -98,8 +98,9 @@ def print_sizing(result: Sizing, risk: float, console: Console, *, lang: Lang = 
     show(console, table)
     missed = result.table.filter(pl.col("within_risk").not_())
     if missed.height:
-        console.print(tr(lang, "{n} pool-year(s) run dry more often than {risk} with the budget needed (count limits, "
-                               "all-or-nothing grants or ranking refuse before demand reaches the budget); see sizing.csv.",
+        console.print(tr(lang, "{n} pool-year(s) run dry more often than {risk} with the budget needed (all-or-nothing grants "
+                               "that do not fit, claims made again after a refusal or applications released late by a "
+                               "不重复 group empty a pool before its payable demand reaches the budget); see sizing.csv.",
                          n=missed.height, risk=percent(risk, 1)), style="yellow")
     for what, why in result.skipped:
         console.print(tr(lang, "not sized: {what}: {why}", what=what, why=tr(lang, why)), style="dim")

@@ -177,9 +177,11 @@ ZH: dict[str, str] = {
     "change": "变化", "P(dry) with\nneeded ± se": "所需预算下\n用尽概率 ± 标准误",
     "{runs} runs of {name} (seed {seed}), confirmed with the same seed → {out}":
         "{name} 模拟 {runs} 次（随机种子 {seed}），并以同一随机种子复核 → {out}",
-    "{n} pool-year(s) run dry more often than {risk} with the budget needed (count limits, all-or-nothing grants or "
-    "ranking refuse before demand reaches the budget); see sizing.csv.":
-        "{n} 个资金池年度在所需预算下的用尽概率仍高于 {risk}（名额限制、全额或不予支持、评审排序会在需求达到预算前拒绝申请）；见 sizing.csv。",
+    "{n} pool-year(s) run dry more often than {risk} with the budget needed (all-or-nothing grants that do not fit, "
+    "claims made again after a refusal or applications released late by a 不重复 group empty a pool before its "
+    "payable demand reaches the budget); see sizing.csv.":
+        "{n} 个资金池年度在所需预算下的用尽概率仍高于 {risk}（放不下的全额或不予支持、被拒后再次申请、不重复组合中延后释放的申请，"
+        "会在可支付需求达到预算前用尽资金池）；见 sizing.csv。",
     "not sized: {what}: {why}": "未测算：{what}：{why}",
     "no demand in any run: its budget is kept": "各次模拟均无需求：保留现有预算",
     "no limit in the policy: nothing to size (`sim report` shows what they would need)":
