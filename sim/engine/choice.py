@@ -17,10 +17,15 @@ Engine = Literal["auto", "simpy", "fast"]
 ENGINES: dict[str, Callable] = {"simpy": run_simpy, "fast": fast.run}
 
 
+def check_engine(engine: str) -> None:
+    """Refuse an engine name no run can take, naming the option."""
+    if engine not in ("auto", *ENGINES):
+        raise OptionError("--engine", engine, "must be auto (the fast engine when it supports the scenario), simpy or fast")
+
+
 def choose_engine(model: Model, engine: Engine) -> tuple[str, str]:
     """The engine to run and why: the fast one whenever it supports the scenario's features."""
-    if engine not in ("auto", "simpy", "fast"):
-        raise OptionError("--engine", engine, "must be auto (the fast engine when it supports the scenario), simpy or fast")
+    check_engine(engine)
     reason = fast.supports(model)
     if engine == "fast" and reason:
         raise OptionError("--engine", engine, f"cannot run this scenario: {reason}")

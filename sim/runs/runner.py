@@ -36,7 +36,7 @@ import polars as pl
 
 from sim import __version__
 from sim.engine import fast, parameters
-from sim.engine.choice import ENGINES, Engine, choose_engine
+from sim.engine.choice import ENGINES, Engine, check_engine, choose_engine
 from sim.engine.population import samples
 from sim.errors import OptionError, OutputError, RunInterrupted, ScenarioError
 from sim.policy.loader import line_of
@@ -266,8 +266,7 @@ def check_options(*, runs: int | None, seed: int | None, batch_size: int | None,
             raise OptionError(option, value, f"must be a whole number, e.g. {example}")
         if value < least:
             raise OptionError(option, value, f"must be {least} or more, e.g. {example}")
-    if engine not in ("auto", "simpy", "fast"):
-        raise OptionError("--engine", engine, "must be auto (the fast engine when it supports the scenario), simpy or fast")
+    check_engine(engine)
 
 
 MAX_BATCHES = 1_000_000  # the manifest lists every batch and is rewritten after each
