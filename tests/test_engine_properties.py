@@ -315,3 +315,12 @@ def assert_same_decisions(a, b) -> None:
     for field in ("asked", "granted", "outcome", "day", "balance"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field
     assert a.exhausted_on == b.exhausted_on
+
+
+@settings(max_examples=100, deadline=None)
+@given(fields=st.integers(1, 4).flatmap(lambda k: st.lists(
+    st.lists(st.integers(0, 70_000), min_size=k, max_size=k), min_size=1, max_size=300)))
+def test_radix_sort_is_the_stable_lexicographic_sort(fields):
+    """The fast engine's radix sort (16 bits a pass) orders rows as a stable lexsort of the same fields."""
+    columns = [np.array(c, dtype=np.int64) for c in zip(*fields)]
+    assert np.array_equal(fast._radix(columns), np.lexsort(columns[::-1]))

@@ -195,29 +195,71 @@ class _Run:
 def _order(model: Model, t: _Tables, apps: Applications, at: np.ndarray, cand: np.ndarray) -> np.ndarray:
     """Sort by year, pool, run, then the pool's order: time (day, firm, program) or rank.
 
-    The fields are packed into one int64 key when they fit (one argsort of unique keys
-    is several times faster than a lexsort), else sorted with lexsort.
+    The sampler hands the rows of a run firm by firm (one program, or programs in order);
+    then a stable sort on (year, pool, run, then) alone keeps (firm, program) as the
+    tie-break, and that sort is a radix sort of 16-bit digits, linear in the rows
+    (:func:`_radix`).  Otherwise the fields are packed into one int64 key when they fit
+    (one argsort of unique keys is several times faster than a lexsort), else sorted
+    with lexsort.
     """
     program = apps.program[cand].astype(np.int64)
     pool = t.pool[program]
     firm = apps.firm[cand].astype(np.int64)
-    day = apps.day[cand].astype(np.int64)
+    year = apps.year[cand].astype(np.int64) - model.years[0]
+    starts = np.array([model.year_start[y] for y in model.years], dtype=np.int64)
+    then = apps.day[cand].astype(np.int64) - starts[year]  # the day of its budget year (time is within a year)
+    then -= min(int(then.min()), 0)
     ranked = t.ranked[program]
-    then = day
     if ranked.any():
         r = np.flatnonzero(ranked)
         by_rank = r[np.lexsort(order_keys("rank", apps, cand[r]))]
-        then = day.copy()
         then[by_rank] = np.arange(len(by_rank))  # a ranked pool's order is its ranking alone
         firm, program = np.where(ranked, 0, firm), np.where(ranked, 0, program)
-    fields = [apps.year[cand].astype(np.int64) - model.years[0], pool, at[cand], then, firm, program]  # time: day, firm, program
+    run = at[cand]
+    if _firm_by_firm(run, firm, program, ranked):
+        return _radix([year, pool, run, then])
+    fields = [year, pool, run, then, firm, program]  # time: day, firm, program
     widths = [max(int(f.max()), 1).bit_length() for f in fields]
     if sum(widths) > 62:
         return np.lexsort(fields[::-1])
-    key = np.zeros(len(cand), dtype=np.int64)
+    return np.argsort(_packed(fields, widths))
+
+
+def _firm_by_firm(run: np.ndarray, firm: np.ndarray, program: np.ndarray, ranked: np.ndarray) -> bool:
+    """Whether the rows decided in time order come run by run, firm by firm, program by program."""
+    rows = np.flatnonzero(~ranked) if ranked.any() else slice(None)
+    fields = [run[rows], firm[rows], program[rows]]
+    widths = [max(int(f.max()), 1).bit_length() if len(f) else 1 for f in fields]
+    if sum(widths) > 62:
+        return False
+    key = _packed(fields, widths)
+    return bool((key[1:] >= key[:-1]).all())
+
+
+def _packed(fields: list[np.ndarray], widths: list[int]) -> np.ndarray:
+    """Non-negative integer fields packed into one int64 key, the first most significant."""
+    key = np.zeros(len(fields[0]), dtype=np.int64)
     for field, width in zip(fields, widths):
         key = (key << width) | field
-    return np.argsort(key)
+    return key
+
+
+def _radix(fields: list[np.ndarray]) -> np.ndarray:
+    """A stable sort by ``fields`` (non-negative integers, the first most significant): 16 bits a pass.
+
+    numpy sorts 16-bit integers stably by radix, in linear time; passes from the least
+    significant digit up keep the order of the earlier ones.
+    """
+    widths = [max(int(f.max()), 1).bit_length() for f in fields]
+    if sum(widths) > 62:
+        return np.lexsort(fields[::-1])
+    key = _packed(fields, widths)
+    order = None
+    for shift in range(0, sum(widths), 16):
+        digit = ((key if order is None else key[order]) >> shift).astype(np.uint16)  # the low 16 bits
+        step = np.argsort(digit, kind="stable")
+        order = step if order is None else order[step]
+    return order
 
 
 def _open(model: Model, spec, year: int, balance: list, opened: set, runs: int) -> None:
