@@ -168,7 +168,7 @@ class _Run:
         self.firm = firm[cand]
         self.year = apps.year[cand]
         self.entitled = apps.entitled[cand]
-        self.grade = apps.grade[cand]
+        self.grade = apps.grade[cand] if t.history else None  # read by top-ups only
         self.asked = self.entitled.copy()  # becomes what each asks (an earlier top-up deducted)
         self.granted = np.zeros(len(cand), dtype=np.int64)
         self.outcome = np.full(len(cand), CANDIDATE, dtype=np.int8)
@@ -187,7 +187,7 @@ class _Run:
             self.tried = np.zeros(pairs, dtype=bool)
         firms = int(firm.max()) + 1
         self.life_caps = {c.index: np.zeros(firms, dtype=np.int64) for c in model.firm_caps if c.period != "year"}
-        self.rank = apps.rank[cand]
+        self.rank = apps.rank[cand] if model.groups else None  # read by 不重复 groups only
         self.grouped = (self.rank >= 0) if model.groups and (self.rank >= 0).any() else None
         self.life_paid: dict[tuple[int, int], int] = {}  # (firm, group) -> the program of a life group that paid it
 
