@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from sim.report.sensitivity import explained, figure_sensitivity, first_order, sensitivity, spearman, _ranks
+from sim.report.sensitivity import explained, figure_sensitivity, first_order, run_figures, sensitivity, spearman, _ranks
 
 N = 1000
 
@@ -120,6 +120,17 @@ def dominated(tmp_path, runs: int = 400):
     scen = toy.scenario([segment], runs=runs, seed=3, end="2025-12-31")
     scen["monte_carlo"]["batch_size"] = 100
     return toy.write(tmp_path, policy, scen)
+
+
+def test_the_demand_ranked_is_the_payable_demand_the_budget_needed_is_sized_on():
+    """A pool whose all-or-nothing claims ask more than it could ever pay: the ranking reads payable demand."""
+    exposure = pl.LazyFrame({"run": [0, 1, 0, 1], "pool": ["p", "p", "q", "q"], "year": [2025] * 4,
+                             "demand": [500, 900, 10, 20], "payable": [300, 400, 10, 20], "dry_on": [None] * 4},
+                            schema_overrides={"dry_on": pl.Date})
+    money = pl.LazyFrame({"run": [0, 1, 0, 1], "pool": ["p", "p", "q", "q"], "year": [2025] * 4, "granted": [300, 400, 10, 20]})
+    pools = pl.DataFrame({"pool": ["p", "q"], "budget_yuan": [1000, None]})
+    figures = run_figures(exposure, money, pools).filter(pl.col("measure") == "demand").sort("pool", "run")
+    assert figures["value"].to_list() == [300.0, 400.0, 10.0, 20.0]
 
 
 def test_a_dominant_parameter_ranks_first_in_the_reports_sensitivity(cli, tmp_path):

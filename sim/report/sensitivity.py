@@ -240,11 +240,14 @@ def run_figures(exposure: pl.LazyFrame, money: pl.LazyFrame, pools: pl.DataFrame
     """Each run's figures per pool and year, the ones ranked: run, pool, year, measure, value.
 
     ``demand`` as counted against the budget (a life pool's since the start of the horizon,
-    see :func:`sim.report.figures.pool_exposure`), ``granted`` in the year, and ``p_dry``
-    (1 if the pool ran dry, else 0; only for pools with a budget).  Pools with neither a
-    budget nor demand in any run are left out.
+    see :func:`sim.report.figures.pool_exposure`) on the basis the budget needed is sized
+    on: payable demand, what the pool would grant with unlimited money (plain demand for
+    runs written before it was recorded), the figure the demand charts draw; ``granted``
+    in the year, and ``p_dry`` (1 if the pool ran dry, else 0; only for pools with a
+    budget).  Pools with neither a budget nor demand in any run are left out.
     """
-    frame = (exposure.select("run", "pool", "year", "demand", (pl.col("dry_on").is_not_null().cast(pl.Float64)).alias("p_dry"))
+    frame = (exposure.select("run", "pool", "year", pl.col("payable").alias("demand"),
+                             (pl.col("dry_on").is_not_null().cast(pl.Float64)).alias("p_dry"))
              .join(money.select("run", "pool", "year", "granted"), on=["run", "pool", "year"], how="left")
              .collect())
     budgeted = set(pools.filter(pl.col("budget_yuan").is_not_null())["pool"].to_list())
