@@ -128,7 +128,9 @@ class Timer:
         self.cpu = {"sample": 0.0, "decide": 0.0, "collect": 0.0}
         self.runs = self.apps = self.firms = 0
         self.others_s = self.wall_s = 0.0
-        self._pass(10**6, 10**6 + 1)  # warm up: first-call imports and caches out of the figures
+        # warm up on a whole pass: first-call imports, caches and the first touch of a pass's memory
+        # (page faults the allocator does not pay again) out of the figures, so --quick measures steady state too
+        self._pass(10**6, 10**6 + pass_runs)
 
     def slice(self, seconds: float, max_runs: int) -> None:
         """Time passes for about ``seconds`` (at least one pass, at most ``max_runs`` runs in all)."""
