@@ -46,3 +46,10 @@ def test_importing_the_report_does_not_load_simpy():
     code = "import sys, sim, sim.report.figures, sim.report.render, sim.report.terminal; print('simpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
+
+
+def test_the_command_line_starts_without_scipy_stats():
+    """`sim --help`, `sim quote`, `sim policies` need no distribution: scipy.stats (most of a second) loads when one is drawn."""
+    code = "import sys, sim.cli.main, sim.policy.quote; print(any(m.startswith('scipy.stats') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"

@@ -30,7 +30,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from sim.errors import SimError
 from sim.policy.money import format_wan
@@ -113,15 +112,18 @@ def fit(values: np.ndarray, *, source: str, money: bool = False, gof_samples: in
 # --------------------------------------------------------------------------- candidates
 
 _FAMILIES = {
-    # name: (scipy distribution, scenario parameters from scipy's (shape, scale))
-    "lognormal": (stats.lognorm, lambda s, scale: {"median": scale, "sigma": s}),
-    "gamma": (stats.gamma, lambda a, scale: {"shape": a, "scale": scale}),
-    "weibull": (stats.weibull_min, lambda c, scale: {"shape": c, "scale": scale}),
+    # name: (scipy.stats distribution, scenario parameters from scipy's (shape, scale))
+    "lognormal": ("lognorm", lambda s, scale: {"median": scale, "sigma": s}),
+    "gamma": ("gamma", lambda a, scale: {"shape": a, "scale": scale}),
+    "weibull": ("weibull_min", lambda c, scale: {"shape": c, "scale": scale}),
 }
 
 
 def _parametric(name: str, x: np.ndarray, gof_samples: int, rng: np.random.Generator, note: str) -> Candidate:
+    from scipy import stats  # loaded when fitting: it takes most of a second to import
+
     dist, named = _FAMILIES[name]
+    dist = getattr(stats, dist)
     shape, _, scale = dist.fit(x, floc=0)
     loglik = float(np.sum(dist.logpdf(x, shape, 0, scale)))
     k, n = 2, len(x)

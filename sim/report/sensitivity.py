@@ -50,8 +50,6 @@ import math
 
 import numpy as np
 import polars as pl
-from scipy import stats
-from scipy.spatial import cKDTree
 
 from sim.report.uncertainty import LEVEL, Z
 
@@ -75,6 +73,8 @@ def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     n = len(x)
     if n < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return (math.nan, math.nan, math.nan)
+    from scipy import stats  # loaded when a figure is ranked: scipy.stats takes most of a second to import
+
     rho = float(stats.spearmanr(x, y).statistic)
     if abs(rho) >= 1:
         return (rho, rho, rho)
@@ -129,12 +129,16 @@ def _rbd_fast(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _ranks(x: np.ndarray) -> np.ndarray:
     """Ranks scaled to 0–1 (ties share their mean rank)."""
+    from scipy import stats
+
     return (stats.rankdata(x) - 0.5) / len(x)
 
 
 def residual_variance(X: np.ndarray, y: np.ndarray) -> float:
     """E[Var(y | X)] by the Gamma test: half the mean squared difference of k-th neighbours' ``y``,
     regressed on their mean squared distance over k = 1 … :data:`NEIGHBOURS`, at distance 0."""
+    from scipy.spatial import cKDTree
+
     tree = cKDTree(X)
     distance, index = tree.query(X, k=min(NEIGHBOURS, len(y) - 1) + 1)
     delta = (distance[:, 1:] ** 2).mean(axis=0)

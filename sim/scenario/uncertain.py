@@ -71,7 +71,7 @@ from typing import Any, Iterator, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
-from scipy import stats
+from scipy import special
 
 from sim.errors import MoneyError, Problem
 from sim.policy.attributes import VOCABULARY
@@ -236,7 +236,13 @@ def _show(kind: str, value: float) -> str:
 
 
 def _scipy(dist: str, n: dict[str, float]):
-    """The frozen scipy.stats distribution of a continuous uncertain number."""
+    """The frozen scipy.stats distribution of a continuous uncertain number.
+
+    scipy.stats is imported here, when a number is drawn: it takes most of a second to
+    load, and reading or validating a scenario never needs it.
+    """
+    from scipy import stats
+
     if dist == "uniform":
         return stats.uniform(loc=n["low"], scale=n["high"] - n["low"])
     if dist == "triangular":
@@ -572,7 +578,7 @@ def _check(dist: str, n: dict[str, float], pos: Position) -> None:
     positive("sd", "sigma", "a", "b", "shape", "scale")
     if dist == "normal" and ("low" in n or "high" in n):
         lo, hi = n.get("low", -math.inf), n.get("high", math.inf)
-        if stats.norm.cdf((hi - n["mean"]) / n["sd"]) - stats.norm.cdf((lo - n["mean"]) / n["sd"]) < 1e-9:
+        if special.ndtr((hi - n["mean"]) / n["sd"]) - special.ndtr((lo - n["mean"]) / n["sd"]) < 1e-9:
             raise _Bad("the bounds leave no probability: mean and sd put nothing between low and high", ("low",))
     if dist == "lognormal":
         positive("median")
