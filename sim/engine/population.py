@@ -386,6 +386,12 @@ class _Firms:
         self.day[came] = first[self.cohort[came]] + _below(u, span[self.cohort[came]])
         self._values: dict = {}
 
+    def since(self) -> np.ndarray:
+        """The first day each firm's flows accrue: its arrival day, or long before the horizon for a firm there at the start."""
+        if ("since",) not in self._values:
+            self._values[("since",)] = np.where(self.cohort > 0, self.day, np.iinfo(np.int64).min // 4)
+        return self._values[("since",)]
+
     def uniform(self, stream: str, rows: np.ndarray | slice | None = None, year: np.ndarray | None = None) -> np.ndarray:
         """One uniform number per firm (of ``rows``) from ``stream/COHORT``, counted by firm number.
 
@@ -579,10 +585,11 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
         open_ = calendar.inforce[y, firms.at[who]]
         who, y = who[open_], y[open_]
     year = calendar.year[y]
+    at = firms.at[who]  # the run of each
     base_year = year - 1 if previous else year
     attrs = {a: firms.in_year(a, who, base_year) for a in _needed(spec, policy, segment)}
     m = len(who)
-    ok, entitled, cap, grade = _rule(draws, spec, attrs, firms.at[who], _credit(draws, firms, spec, who, base_year))
+    ok, entitled, cap, grade = _rule(draws, spec, attrs, at, _credit(draws, firms, spec, who, at, base_year))
     if program.benefit.kind == "none":
         amount = spec.behaviour.amount
         entitled = _assumed(firms, spec, "amount", who, year) if amount is not None else np.zeros(m, dtype=np.int64)
@@ -600,16 +607,16 @@ def _applications(draws: _Draws, firms: _Firms, spec: ProgramSpec) -> dict[str, 
                 grade = grade * len(levels) + np.maximum(np.searchsorted(levels, share, side="right") - 1, 0)
         keep = ok & (entitled > 0)  # nothing to ask: the firm does not apply
     if not keep.all():
-        who, y, year, entitled, rule, grade = who[keep], y[keep], year[keep], entitled[keep], rule[keep], grade[keep]
+        who, at, y, year, entitled, rule, grade = who[keep], at[keep], y[keep], year[keep], entitled[keep], rule[keep], grade[keep]
         attrs = {a: v[keep] for a, v in attrs.items()}
     if len(who) == 0:
         return None
-    status, day = calendar.days(y, firms.day[who], firms.uniform(f"timing/{name}", who, year), firms.at[who])
+    status, day = calendar.days(y, firms.day[who], firms.uniform(f"timing/{name}", who, year), at)
     if program.benefit.kind == "none" and spec.behaviour.amount is None:
         status = np.where(status == OUT_OF_WINDOW, OUT_OF_WINDOW, EXPOSURE).astype(np.int8)
     random = firms.uniform(f"score/{name}", who, year) if spec.behaviour.score == "random" else None
     return {
-        "at": firms.at[who],
+        "at": at,
         "firm": firms.id[who],
         "program": np.full(len(who), spec.index, dtype=np.int32),
         "year": year.astype(np.int32),
@@ -676,9 +683,9 @@ def _tier(spec: ProgramSpec, program, attrs: dict[str, np.ndarray], m: int) -> n
     return np.maximum(tier_reached(program.benefit, attrs, m), 0)
 
 
-def _credit(draws: _Draws, firms: _Firms, spec: ProgramSpec, who: np.ndarray,
+def _credit(draws: _Draws, firms: _Firms, spec: ProgramSpec, who: np.ndarray, at: np.ndarray,
             base_year: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The days of each application's base year its annual flows are credited for, and the year's days.
+    """The days of each application's base year its annual flows are credited for, and the year's days (``at``: the run of each).
 
     A firm's flows (rental, sales, kWh) accrue while it exists and count while the policy
     is in force: a firm that arrived on 1 July 2025 is credited 184 of 2025's 365 days; a
@@ -695,24 +702,25 @@ def _credit(draws: _Draws, firms: _Firms, spec: ProgramSpec, who: np.ndarray,
     if spec.credit == "full_year" or not any(a is not None and VOCABULARY[a].flow for a in bases):
         return None
     model = draws.model
-    years = np.arange(model.years[0] - 1, model.years[-1] + 1)
-    starts = np.array([model.day(dt.date(int(y), 1, 1)) for y in years.tolist()] + [model.day(dt.date(int(years[-1]) + 1, 1, 1))])
+    years = np.arange(model.years[0] - 1, model.years[-1] + 2)
+    starts = np.array([model.day(dt.date(int(y), 1, 1)) for y in years.tolist()])
     at = base_year - years[0]
-    first, end = starts[at], starts[at + 1] - 1
-    lo = np.where(firms.cohort[who] > 0, np.maximum(first, firms.day[who]), first)
+    first, length = starts[:-1][at], np.diff(starts)[at]  # the base year's first day and its days
+    lo = np.maximum(first, firms.since()[who])  # from the firm's arrival
     dates = draws.in_force(spec.policy)
     if dates is None:
         effective = model.scenario.policies[spec.policy].effective
         since, until = model.day(effective.start), model.day(effective.last_day)
     else:
-        since, until = dates[0][firms.at[who]], dates[1][firms.at[who]]
+        since, until = dates[0][at], dates[1][at]
     if spec.credit == "in_force":
         lo = np.maximum(lo, since)
-    hi = np.minimum(end, until)
-    days, year = np.maximum(hi - lo + 1, 0), end - first + 1
-    if (days == year).all():
+    days = np.minimum(first + (length - 1), until)
+    days -= lo - 1
+    np.maximum(days, 0, out=days)
+    if (days == length).all():
         return None
-    return days.astype(np.int64), year.astype(np.int64)
+    return days, length
 
 
 _ASSUMED = {"award_share": ("award", "domestic_compute_share"), "amount": ("amount", "project_investment")}
