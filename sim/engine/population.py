@@ -704,8 +704,8 @@ def _credit(draws: _Draws, firms: _Firms, spec: ProgramSpec, who: np.ndarray, at
     model = draws.model
     years = np.arange(model.years[0] - 1, model.years[-1] + 2)
     starts = np.array([model.day(dt.date(int(y), 1, 1)) for y in years.tolist()])
-    at = base_year - years[0]
-    first, length = starts[:-1][at], np.diff(starts)[at]  # the base year's first day and its days
+    k = base_year - years[0]
+    first, length = starts[:-1][k], np.diff(starts)[k]  # the base year's first day and its days
     lo = np.maximum(first, firms.since()[who])  # from the firm's arrival
     dates = draws.in_force(spec.policy)
     if dates is None:
