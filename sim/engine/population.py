@@ -245,6 +245,7 @@ class _Draws:
         self._keys: dict[str, np.uint64] = model.cache.setdefault("stream_keys", {})
         self._row = {name: i for i, name in enumerate(self._keys)}
         self._table = streams.bases(np.array(list(self._keys.values()), dtype=np.uint64), self.runs)
+        self._in_force: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
 
     def value(self, path: str, default):
         """The assumption at ``path``: the scenario's number, or one value per run."""
@@ -271,7 +272,15 @@ class _Draws:
 
     def in_force(self, pid: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The policy's first and last day in force in each run (days since the horizon's start,
-        before it too), where its dates vary by run (else None)."""
+        before it too), where its dates vary by run (else None).
+
+        Worked out once a pass per policy: every program of the policy reads them.
+        """
+        if pid not in self._in_force:
+            self._in_force[pid] = self._dates(pid)
+        return self._in_force[pid]
+
+    def _dates(self, pid: str) -> tuple[np.ndarray, np.ndarray] | None:
         dates = {k: v for k, v in self._policy_values(pid).items() if k in _DATES}
         if not dates:
             return None
