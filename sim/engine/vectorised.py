@@ -30,8 +30,8 @@ the count let through is paid what it asks, so:
 Past that point nothing is paid any more when the pool is empty: the remaining
 applications are refused on the cap, the count or the pool, in the ledger's order.  After
 an all-or-nothing refusal, the first application that still fits starts the same
-computation again; that is the only loop over applications, one turn per such refusal,
-and the only loop over segments (those with such a refusal, decided alone).
+computation again, in every segment that has one at once: the only loop, a turn per such
+refusal, never over segments or applications.
 Pro-rata applies caps and counts the same way and then scales every grant down together.
 """
 
@@ -105,20 +105,6 @@ class PoolYear:
     def __len__(self) -> int:
         return len(self.want)
 
-    def segment(self, k: int) -> "PoolYear":
-        """Segment ``k`` alone, as a pool-year of one segment."""
-        a, b = np.searchsorted(self.seg, [k, k + 1])
-        caps = []
-        for cap in self.caps:
-            inside = (cap.rows >= a) & (cap.rows < b)
-            caps.append(Cap.over(cap.amount, cap.rows[inside] - a, cap.firm[inside], cap.used[inside]))
-        return PoolYear(want=self.want[a:b], program=self.program[a:b], day=self.day[a:b],
-                        balance=None if self.balance is None else self.balance[k:k + 1],
-                        seg=np.zeros(b - a, dtype=np.int64),
-                        limit=None if self.limit is None else self.limit[a:b],
-                        all_or_nothing=None if self.all_or_nothing is None else self.all_or_nothing[a:b],
-                        caps=tuple(caps))
-
 
 @dataclass
 class Decided:
@@ -144,7 +130,7 @@ def pro_rata(py: PoolYear) -> Decided:
     """按比例 over arrays: :meth:`sim.engine.ledger.Ledger.pro_rata`, in time order, every segment at once."""
     n = len(py)
     segments = _segments(py)
-    asked, full = _admit(py, np.zeros(n, dtype=np.int64), 0, consume=True)
+    asked, full = _admit(py, np.zeros(n, dtype=np.int64), None, consume=True)
     take = np.where((asked > 0) & ~full, asked, 0)
     total = per_segment(py.seg, take, segments)
     granted = take
@@ -195,105 +181,107 @@ def _scaled(take: np.ndarray, balance: np.ndarray, total: np.ndarray) -> np.ndar
 def _in_order(py: PoolYear, lost_count: int, lost_pool: int) -> Decided:
     """Pay in order while money lasts, as the ledger's ``pay`` does one application at a time.
 
-    Every segment at once: the applications are decided as if the pool had no limit, up
-    to the one whose grant reaches the segment's balance (the crossing, found on the
-    running totals); the crossing gets what is left; after it, the pool is empty and every
-    later one is refused, on the cap, the count or the pool.  A segment whose crossing is
-    an all-or-nothing refusal keeps money for smaller claims: it is decided again alone,
-    by :func:`_in_order_alone`, which repeats the same steps from each such refusal.
+    Every segment at once, in turns (:class:`_Turns`).  While a segment's pool holds
+    money, its undecided applications are decided as if the pool had no limit, up to the
+    one whose grant reaches the balance (the crossing, found on the running totals); the
+    crossing gets what is left, or, all-or-nothing and asking more, is refused and the
+    balance kept.  The pool is then closed: later applications are refused on the cap, the
+    count or the pool, until one still fits what is left (only after an all-or-nothing
+    refusal), where the segment opens again.  A segment is decided in one turn, and one
+    more for each all-or-nothing refusal that leaves money.
     """
     n, segments = len(py), _segments(py)
-    granted = np.zeros(n, dtype=np.int64)
-    asked, full = _admit(py, granted, 0, consume=True)
-    take = np.where(full, 0, asked) if full.any() else asked  # a firm its cap stops asks 0
-    dry_day = np.full(segments, -1, dtype=np.int64)
     if py.balance is None:
-        return Decided(take, _paid_or_stopped(py.want, asked, take, lost_count), np.full(n, -1, dtype=np.int64), dry_day)
-    balance = py.balance[py.seg]
-    total = _running(py.seg, take, segments)
-    crosses = np.flatnonzero((total >= balance) & (balance > 0))
-    k = np.full(segments, n, dtype=np.int64)  # each segment's crossing, n if none
-    seg_k, first = np.unique(py.seg[crosses], return_index=True)
-    k[seg_k] = crosses[first]
-    row = np.arange(n)
-    before = row < k[py.seg]
-    granted = np.where(before & (balance > 0), take, 0)
-    outcome = _paid_or_stopped(py.want, asked, take, lost_count)
-    at = k[seg_k]
-    left = py.balance[seg_k] - (total[at] - take[at])
-    ask = take[at]
-    whole = ask <= left
-    refused = ~whole & (py.all_or_nothing[at] if py.all_or_nothing is not None else False)
-    granted[at] = np.where(whole, ask, np.where(refused, 0, left))
-    outcome[at] = np.where(whole, np.where(ask == py.want[at], FULL, PARTIAL), np.where(refused, lost_pool, PARTIAL))
-    dry_day[seg_k] = py.day[at]
-    closed = ~before & (row != k[py.seg]) | (balance == 0)
-    if closed.any():  # the pool is empty: refused on the cap, the count or the pool
-        asked, full = _admit(py, granted, 0, consume=False)
-        reaches = (asked > 0) & ~full
-        outcome[closed] = np.where(reaches, lost_pool, np.where(asked == 0, FIRM_CAP, lost_count))[closed]
-        empty = closed & reaches & (py.balance == 0)[py.seg]  # empty from the start: dry on the first that reaches it
-        seg_e, first = np.unique(py.seg[empty], return_index=True)
-        dry_day[seg_e] = py.day[np.flatnonzero(empty)[first]]
-    after = balance - _running(py.seg, granted, segments)
-    out = Decided(granted, outcome.astype(np.int8), after, dry_day)
-    for s in seg_k[refused].tolist():  # money left after an all-or-nothing refusal
-        a, b = np.searchsorted(py.seg, [s, s + 1])
-        alone = _in_order_alone(py.segment(s), lost_count, lost_pool)
-        out.granted[a:b], out.outcome[a:b], out.after[a:b] = alone.granted, alone.outcome, alone.after
-        out.dry_day[s] = alone.dry_day[0]
-    return out
+        asked, full = _admit(py, np.zeros(n, dtype=np.int64), None, consume=True)
+        take = np.where(full, 0, asked) if full.any() else asked  # a firm its cap stops asks 0
+        return Decided(take, _paid_or_stopped(py.want, asked, take, lost_count), np.full(n, -1, dtype=np.int64),
+                       np.full(segments, -1, dtype=np.int64))
+    turns = _Turns(py, segments, lost_count, lost_pool)
+    while (turns.at < turns.end).any():
+        was = turns.at.copy(), turns.closed.copy()
+        turns.pay()
+        turns.refuse()
+        if np.array_equal(was[0], turns.at) and np.array_equal(was[1], turns.closed):  # each turn decides or opens
+            raise RuntimeError("rationing in order made no progress in a turn")
+    return turns.decided()
 
 
-def _in_order_alone(py: PoolYear, lost_count: int, lost_pool: int) -> Decided:
-    """One segment, decided turn by turn from each all-or-nothing refusal that leaves money.
+class _Turns:
+    """A pool-year decided in order, every segment at once: what is decided so far and each segment's state."""
 
-    ``s`` is the first undecided application.  While the pool holds money, the applications
-    from ``s`` are decided as if it had no limit, up to the crossing; after it the pool is
-    closed: applications are refused until one still fits.
-    """
-    n = len(py)
-    granted = np.zeros(n, dtype=np.int64)
-    outcome = np.zeros(n, dtype=np.int8)
-    balance, dry = int(py.balance[0]), None
-    s, closed = 0, balance == 0
-    while s < n:
-        if closed:
-            asked, full = _admit(py, granted, s, consume=False)
-            reaches = (asked > 0) & ~full  # gets past the cap and the count to the pool
-            if balance == 0:
-                fits = np.zeros(n - s, dtype=bool)
-            elif py.all_or_nothing is None:
-                fits = reaches
-            else:
-                fits = reaches & ((asked <= balance) | ~py.all_or_nothing[s:])
-            j = s + _first(fits, n - s)
-            outcome[s:j] = np.where(reaches, lost_pool, np.where(asked == 0, FIRM_CAP, lost_count))[:j - s]
-            if dry is None and reaches[:j - s].any():
-                dry = s + _first(reaches, n - s)
-            s, closed = j, False
-            continue
-        asked, full = _admit(py, granted, s, consume=True)
-        take = np.where(full, 0, asked) if full.any() else asked
-        total = np.cumsum(take)
-        k = s + int(np.searchsorted(total, balance, side="left"))
-        end = min(k, n)
-        granted[s:end] = take[:end - s]
-        outcome[s:end] = _paid_or_stopped(py.want[s:end], asked[:end - s], take[:end - s], lost_count)
-        if k == n:
-            break
-        left = balance - (int(total[k - s - 1]) if k > s else 0)
-        ask = int(take[k - s])
-        if ask <= left:  # reaches the balance exactly
-            granted[k], outcome[k], balance = ask, FULL if ask == py.want[k] else PARTIAL, 0
-        elif py.all_or_nothing is not None and py.all_or_nothing[k]:
-            outcome[k], balance = lost_pool, left
-        else:
-            granted[k], outcome[k], balance = left, PARTIAL, 0
-        dry = k if dry is None else dry
-        s, closed = k + 1, True
-    after = py.balance[0] - np.cumsum(granted)
-    return Decided(granted, outcome, after, np.array([-1 if dry is None else int(py.day[dry])], dtype=np.int64))
+    def __init__(self, py: PoolYear, segments: int, lost_count: int, lost_pool: int):
+        self.py, self.lost_count, self.lost_pool = py, lost_count, lost_pool
+        n = len(py)
+        self.row = np.arange(n)
+        self.granted = np.zeros(n, dtype=np.int64)
+        self.outcome = np.zeros(n, dtype=np.int8)
+        self.end = np.searchsorted(py.seg, np.arange(1, segments + 1))  # each segment's rows end here
+        self.at = np.searchsorted(py.seg, np.arange(segments))  # each segment's first undecided row
+        self.left = py.balance.astype(np.int64)  # what each segment's pool holds
+        self.closed = self.left == 0
+        self.dry = np.full(segments, -1, dtype=np.int64)  # the row at which each ran dry
+
+    def later(self) -> np.ndarray:
+        return self.row >= self.at[self.py.seg]
+
+    def pay(self) -> None:
+        """The segments whose pool holds money: pay in order up to the crossing, decide it, close the pool."""
+        py, later = self.py, self.later()
+        paying = later & ~self.closed[py.seg]
+        if not paying.any():
+            return
+        asked, full = _admit(py, self.granted, later, consume=True)
+        take = np.where(paying & ~full, asked, 0)
+        total = _running(py.seg, take, len(self.left))
+        reach = np.flatnonzero(paying & (total >= self.left[py.seg]))
+        k = self.end.copy()  # each segment's crossing, the end of its rows if none
+        crossed, first = np.unique(py.seg[reach], return_index=True)
+        k[crossed] = reach[first]
+        paid = np.flatnonzero(paying & (self.row < k[py.seg]))
+        self.granted[paid] = take[paid]
+        self.outcome[paid] = _paid_or_stopped(py.want[paid], asked[paid], take[paid], self.lost_count)
+        c = k[crossed]
+        remaining = self.left[crossed] - (total[c] - take[c])
+        refused = (take[c] > remaining) & (py.all_or_nothing[c] if py.all_or_nothing is not None else False)
+        self.granted[c] = np.where(refused, 0, np.minimum(take[c], remaining))
+        self.outcome[c] = np.where(refused, self.lost_pool, np.where(self.granted[c] == py.want[c], FULL, PARTIAL))
+        self.left[crossed] = remaining - self.granted[c]
+        self.dry[crossed] = np.where(self.dry[crossed] < 0, c, self.dry[crossed])
+        self.at[~self.closed] = self.end[~self.closed]  # no crossing: all paid
+        self.at[crossed] = c + 1
+        self.closed[crossed] = True
+
+    def refuse(self) -> None:
+        """The closed segments: refuse on the cap, the count or the pool up to the first that still fits, and open there."""
+        py, later = self.py, self.later()
+        shut = later & self.closed[py.seg]
+        if not shut.any():
+            return
+        asked, full = _admit(py, self.granted, later, consume=False)
+        reaches = (asked > 0) & ~full  # gets past the cap and the count to the pool
+        room = self.left[py.seg]
+        fits = shut & reaches & (room > 0)
+        if py.all_or_nothing is not None:  # an all-or-nothing claim fits only in full
+            fits &= (asked <= room) | ~py.all_or_nothing
+        fits = np.flatnonzero(fits)
+        j = np.where(self.closed, self.end, self.at)  # each closed segment's first that fits, the end if none
+        opens, first = np.unique(py.seg[fits], return_index=True)
+        j[opens] = fits[first]
+        before = shut & (self.row < j[py.seg])
+        self.outcome[before] = np.where(reaches, self.lost_pool, np.where(asked == 0, FIRM_CAP, self.lost_count))[before]
+        reached = np.flatnonzero(before & reaches)  # a pool empty from the start runs dry on the first that reaches it
+        seg, first = np.unique(py.seg[reached], return_index=True)
+        self.dry[seg] = np.where(self.dry[seg] < 0, reached[first], self.dry[seg])
+        self.at[self.closed] = j[self.closed]
+        self.closed[opens] = False
+
+    def decided(self) -> Decided:
+        py = self.py
+        after = py.balance[py.seg] - _running(py.seg, self.granted, len(self.left))
+        dry_day = np.full(len(self.left), -1, dtype=np.int64)
+        has = self.dry >= 0
+        dry_day[has] = py.day[self.dry[has]]
+        return Decided(self.granted, self.outcome, after, dry_day)
 
 
 def _paid_or_stopped(want: np.ndarray, asked: np.ndarray, take: np.ndarray, lost_count: int) -> np.ndarray:
@@ -305,57 +293,46 @@ def _paid_or_stopped(want: np.ndarray, asked: np.ndarray, take: np.ndarray, lost
     return out
 
 
-def _first(flags: np.ndarray, none: int) -> int:
-    """Index of the first True, or ``none``."""
-    i = int(np.argmax(flags)) if len(flags) else 0
-    return i if len(flags) and flags[i] else none
+def _admit(py: PoolYear, granted: np.ndarray, later: np.ndarray | None, consume: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The undecided applications (``later``; None: all) as if the pool had no limit: what each may
+    ask after its caps, and whether its count is full.
 
-
-def _admit(py: PoolYear, granted: np.ndarray, s: int, consume: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Applications ``s``… as if the pool had no limit: what each may ask after its caps, and whether its count is full.
-
-    Those before ``s`` are decided (``granted``).  With ``consume`` each later application
-    the caps and the count let through takes what it asks; without, each takes what it
-    was granted (nothing, if undecided).  Returns arrays for ``s``… only.
+    The others are decided (``granted``).  With ``consume`` each undecided application the
+    caps and the count let through takes what it asks; without, each takes what it was
+    granted (nothing, if undecided).  Returns arrays over every row; a decided row's
+    entries mean nothing.
     """
-    want = py.want[s:]
+    want = py.want
     full = np.zeros(len(want), dtype=bool)
     if not py.caps and py.limit is None:
         return want, full
+    if later is None:
+        later = np.ones(len(want), dtype=bool)
     while True:
         asked = want
         if py.caps:
             asked = want.copy()
-            spent = granted.copy()
-            if consume:
-                spent[s:] = np.where(full, 0, want)
+            spent = np.where(later, np.where(full, 0, want), granted) if consume else granted
             for cap in py.caps:
-                later = cap.rows >= s
-                room = cap.room(spent)[later]
-                at = cap.rows[later] - s
-                asked[at] = np.minimum(asked[at], room)
-        now = _count_full(py, granted, s, asked > 0, consume)
+                asked[cap.rows] = np.minimum(asked[cap.rows], cap.room(spent))
+        now = _count_full(py, granted, later, asked > 0, consume)
         if not (consume and py.caps) or np.array_equal(now, full):
             return asked, now
         full = now  # refusals on the count left cap room to later applications: again
 
 
-def _count_full(py: PoolYear, granted: np.ndarray, s: int, live: np.ndarray, consume: bool) -> np.ndarray:
-    """Whether each application from ``s`` finds its program's places in its segment taken.
+def _count_full(py: PoolYear, granted: np.ndarray, later: np.ndarray, live: np.ndarray, consume: bool) -> np.ndarray:
+    """Whether each undecided application finds its program's places in its segment taken.
 
-    Places are taken by the earlier grants and, with ``consume``, by the earlier
-    applications from ``s`` that get past their caps (``live``).
+    Places are taken by the earlier grants and, with ``consume``, by the earlier undecided
+    applications that get past their caps (``live``).
     """
     if py.limit is None:
         return np.zeros(len(live), dtype=bool)
-    took = granted > 0
-    if consume:
-        took = took.copy()
-        took[s:] = live
+    took = np.where(later, live, granted > 0) if consume else granted > 0
     key = py.seg * (int(py.program.max()) + 1) + py.program
-    taken = _earlier(key, took)[s:]
-    limit = py.limit[s:]
-    return (limit >= 0) & live & (taken >= limit)
+    taken = _earlier(key, took)
+    return later & (py.limit >= 0) & live & (taken >= py.limit)
 
 
 def _earlier(keys: np.ndarray, flag: np.ndarray) -> np.ndarray:
