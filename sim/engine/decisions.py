@@ -25,6 +25,7 @@ class Decisions:
     outcome: np.ndarray  # int8 outcome code (sim.engine.outcomes), SKIPPED if never made
     day: np.ndarray  # int32 day decided
     balance: np.ndarray  # int64 pool balance after the decision, -1 for a pool with no limit
+    place: np.ndarray  # int64 its place among its pool-year's decisions (0 first), -1 if no pool decided it
     exhausted_on: dict[tuple[int, int], int]  # (pool, year) -> day the pool ran dry
 
     def settled(self) -> "Decisions":
@@ -45,5 +46,5 @@ def new_decisions(apps: Applications) -> Decisions:
     return Decisions(
         asked=apps.entitled.copy(), granted=np.zeros(n, dtype=np.int64),
         outcome=apps.status.astype(np.int8).copy(), day=apps.day.copy(),
-        balance=np.full(n, -1, dtype=np.int64), exhausted_on={},
+        balance=np.full(n, -1, dtype=np.int64), place=np.full(n, -1, dtype=np.int64), exhausted_on={},
     )

@@ -126,7 +126,7 @@ def run_pass(model: Model, apps: Applications, at: np.ndarray, runs: int) -> lis
                 rows = np.arange(a, b)
                 _commit(model, tables, run, spec, year, _decide(model, tables, run, spec, year, rows, _days(tables, run, spec, year, rows)))
         d.asked[cand], d.granted[cand], d.outcome[cand] = run.asked, run.granted, run.outcome
-        d.day[cand], d.balance[cand] = run.day, run.after
+        d.day[cand], d.balance[cand], d.place[cand] = run.day, run.after, run.place
         exhausted = run.exhausted
     bounds = np.searchsorted(at, np.arange(runs + 1))
     out = []
@@ -134,7 +134,7 @@ def run_pass(model: Model, apps: Applications, at: np.ndarray, runs: int) -> lis
         a, b = bounds[r], bounds[r + 1]
         dry = np.argwhere(exhausted[r] >= 0)
         out.append(Decisions(asked=d.asked[a:b], granted=d.granted[a:b], outcome=d.outcome[a:b], day=d.day[a:b],
-                             balance=d.balance[a:b],
+                             balance=d.balance[a:b], place=d.place[a:b],
                              exhausted_on={(int(q), model.years[int(y)]): int(exhausted[r, q, y]) for q, y in dry}
                              ).settled())
     return out
@@ -175,6 +175,7 @@ class _Run:
         self.applied = apps.day[cand]  # the day each is made
         self.day = self.applied.copy()  # becomes the day each is decided
         self.after = np.full(len(cand), -1, dtype=np.int64)  # the pool's balance after each
+        self.place = np.full(len(cand), -1, dtype=np.int64)  # each one's place among its pool-year's decisions
         self.exhausted = np.full((runs, len(model.pools), len(model.years)), -1, dtype=np.int64)  # the day each ran dry
         self.balance: list[np.ndarray | None] = [None] * len(model.pools)  # each pool's balance in each run
         self.opened: set[tuple[int, int]] = set()
@@ -387,6 +388,8 @@ def _commit(model: Model, t: _Tables, run: _Run, spec, year: int, res: _Result) 
     run.asked[rows], run.granted[rows], run.outcome[rows], run.day[rows], run.after[rows] = (
         res.want, res.granted, res.outcome, res.day, res.after)
     run.outcome[res.skipped] = SKIPPED
+    seg = run.seg[rows]  # in each run, the pool-year's decisions in order
+    run.place[rows] = np.arange(len(rows)) - np.searchsorted(seg, seg)
     exhausted = run.exhausted[:, spec.index, model.years.index(year)]
     first = (exhausted < 0) & (res.dry_day >= 0)
     exhausted[first] = res.dry_day[first]

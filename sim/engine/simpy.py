@@ -91,6 +91,7 @@ class _Walk:
         self.ledger = Ledger(model)
         self.decisions = new_decisions(apps)
         self.rounds: dict[tuple[int, int], list[int]] = {}
+        self.decided: dict[tuple[int, int], int] = defaultdict(int)  # how many each pool-year has decided
         self.queue: list[tuple] = []
         # a firm's undecided applications in each 不重复 group and year, and those of them held
         self.undecided: dict[tuple[int, int, int], set[int]] = defaultdict(set)
@@ -167,9 +168,13 @@ class _Walk:
         items = [(self.model.programs[apps.program[i]], int(apps.firm[i]), int(apps.entitled[i]), i, int(apps.grade[i]))
                  for i in rows]
         decided = rule.reference(self.ledger, items, pool, year, day)
+        made = {row for row, *_ in decided}
         if len(decided) < len(items):  # some firms did not apply after all
-            skipped = sorted(set(rows) - {row for row, *_ in decided})
-            d.outcome[skipped] = SKIPPED
+            d.outcome[sorted(set(rows) - made)] = SKIPPED
+        for row in rows:  # the pool-year's decisions in the rule's order
+            if row in made:
+                d.place[row] = self.decided[(pool, year)]
+                self.decided[(pool, year)] += 1
         for row, want, granted, outcome, balance in decided:
             d.asked[row] = want
             d.granted[row] = granted

@@ -30,7 +30,7 @@ from sim.engine import payments
 from sim.engine.decisions import Decisions
 from sim.engine.outcomes import DECIDED, EXPOSURE, FULL, OUTCOMES, PARTIAL, SKIPPED
 from sim.engine.population import Applications, Sample
-from sim.engine.rationing import order_keys, rule_of
+from sim.engine.rationing import rule_of
 from sim.engine.vectorised import Cap, PoolYear
 from sim.scenario.model import Model
 
@@ -79,11 +79,12 @@ class _Joined:
     granted: np.ndarray
     outcome: np.ndarray
     day: np.ndarray  # the day decided: the payments start from it
+    place: np.ndarray  # the place among its pool-year's decisions: payable demand keeps the engines' order
     balance: np.ndarray | None  # only the awards need the balance
 
 
 def _joined(decisions: list[Decisions], events: bool) -> _Joined:
-    fields = ("asked", "granted", "outcome", "day") + (("balance",) if events else ())
+    fields = ("asked", "granted", "outcome", "day", "place") + (("balance",) if events else ())
     joined = {k: np.concatenate([getattr(x, k) for x in decisions]) for k in fields}
     return _Joined(**joined, **({} if events else {"balance": None}))
 
@@ -133,17 +134,14 @@ def _payable(model: Model, at: np.ndarray, apps: Applications, d: Decisions | _J
     many apply.  So per pool and year, the same applications the pool decided (those the
     firms' history skipped — a one-time award already paid — left out, a top-up asking only
     the difference) are decided again by the pool's own rule (:mod:`sim.engine.rationing`)
-    with no limit on its balance: the count limits take the first N in the pool's order
-    (time, or rank), caps shared by programs bind per firm as they do in the engines (a cap
-    over the policy's life from what the firm was granted in earlier years).  A first-come
-    or pro-rata pool with neither gives what was asked.  An application a 不重复 group held
-    and released later (its firm's preferred program refused it) is ordered here at its own
-    time, not at its release, so in a program of such a group with a count limit (or a
-    shared cap and all-or-nothing) payable demand may take other applications than an
-    unlimited pool would; elsewhere it is exactly what an unlimited pool grants.  Computed
-    once from the decisions, so both engines give the same.  Every pool-year of every run
-    of the batch is decided in one call: runs and years are folded into the keys of
-    programs and firms.
+    with no limit on its balance, in the order the engine decided them (their ``place``:
+    time or rank, and an application a 不重复 group held is where its release put it): the
+    count limits take the first N, caps shared by programs bind per firm as they do in the
+    engines (a cap over the policy's life from what the firm was granted in earlier years).
+    A first-come or pro-rata pool with neither gives what was asked.  Computed once from
+    the decisions, so both engines give the same.  Every pool-year of every run of the
+    batch is decided in one call: runs and years are folded into the keys of programs and
+    firms.
     """
     payable = np.where(decided, d.asked, 0)
     limits = _limits(model)
@@ -155,7 +153,7 @@ def _payable(model: Model, at: np.ndarray, apps: Applications, d: Decisions | _J
         if len(rows) == 0:
             continue
         rule = rule_of(pool)
-        rows = rows[np.lexsort((*order_keys(rule.order, apps, rows), apps.year[rows], at[rows]))]
+        rows = rows[np.lexsort((d.place[rows], apps.year[rows], at[rows]))]
         group = at[rows].astype(np.int64) * len(model.years) + (apps.year[rows] - model.years[0])  # run and year
         program = apps.program[rows].astype(np.int64)
         caps = tuple(_cap(model, c, rows, group, at, apps, d, decided) for c in limits.caps[pool.index])
