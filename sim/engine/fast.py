@@ -150,8 +150,13 @@ def _waits(model: Model, t: _Tables, run: "_Run", lo: int, hi: int) -> bool:
     unit = run.firm[pos].astype(np.int64) * (len(model.groups) + 1) + group
     if len(np.unique(unit)) < len(unit):
         return True
-    return bool(run.life_paid) and any(run.life_paid.get((f, g), p) != p for f, g, p in zip(
-        run.firm[pos].tolist(), group.tolist(), run.program[pos].tolist()))
+    return bool(_paid_by_another(run, unit, run.program[pos]).any())
+
+
+def _paid_by_another(run: "_Run", unit: np.ndarray, program: np.ndarray) -> np.ndarray:
+    """Whether another program of its life group paid the firm in an earlier year (``unit``: firm and group)."""
+    paid = run.life_paid[unit]
+    return (paid >= 0) & (paid != program)
 
 
 class _Run:
@@ -190,7 +195,8 @@ class _Run:
         self.life_caps = {c.index: np.zeros(firms, dtype=np.int64) for c in model.firm_caps if c.period != "year"}
         self.rank = apps.rank[cand] if model.groups else None  # read by 不重复 groups only
         self.grouped = (self.rank >= 0) if model.groups and (self.rank >= 0).any() else None
-        self.life_paid: dict[tuple[int, int], int] = {}  # (firm, group) -> the program of a life group that paid it
+        # per firm and group (firm × (groups + 1) + group): the program of a life group that paid it, -1 if none
+        self.life_paid = np.full(firms * (len(model.groups) + 1), -1, dtype=np.int64) if self.grouped is not None else None
 
 
 def _order(model: Model, t: _Tables, apps: Applications, at: np.ndarray, cand: np.ndarray) -> np.ndarray:
@@ -403,9 +409,9 @@ def _commit(model: Model, t: _Tables, run: _Run, spec, year: int, res: _Result) 
         run.tried[pairs] = True
         run.grade_paid[pairs[paid]] = np.maximum(run.grade_paid[pairs[paid]], run.grade[rows[paid]])
     prog = run.program[rows]
-    if run.grouped is not None:  # which program of a life group paid each firm
-        for i in np.flatnonzero((res.granted > 0) & t.life[t.group[prog]]).tolist():
-            run.life_paid[(int(run.firm[rows[i]]), int(t.group[prog[i]]))] = int(prog[i])
+    if run.grouped is not None:  # which program of a life group paid each firm (a firm is paid by one at most)
+        paid = np.flatnonzero((res.granted > 0) & t.life[t.group[prog]])
+        run.life_paid[run.firm[rows[paid]].astype(np.int64) * (len(model.groups) + 1) + t.group[prog[paid]]] = prog[paid]
     for c in t.caps[spec.index]:
         if c in run.life_caps:
             under = t.cap[prog] == c
@@ -439,10 +445,7 @@ class _Year:
             self.slice_of[a - lo:b - lo] = k
         self.lo = lo
         # what another program of a life group paid the firm in an earlier year
-        self.before = np.zeros(len(self.pos), dtype=bool)
-        if run.life_paid:
-            self.before[:] = [run.life_paid.get((f, g), p) != p for f, g, p in zip(
-                run.firm[self.pos].tolist(), t.group[run.program[self.pos]].tolist(), run.program[self.pos].tolist())]
+        self.before = _paid_by_another(run, self.unit, run.program[self.pos])
         n_sub = len(model.programs) * (int(run.rank.max()) + 2) + len(model.pools)
         self.scale = (4 * (int(run.firm.max()) + 2) * n_sub, (int(run.firm.max()) + 2) * n_sub, n_sub)
         # each one's event when made, and when it is decided if decided as made (its day, or its pool's review)
