@@ -292,9 +292,8 @@ class _Draws:
         first, last = np.zeros(len(self.runs), dtype=np.int64), np.zeros(len(self.runs), dtype=np.int64)
         for b, key in enumerate(zip(starts.tolist(), ends.tolist())):
             if key not in seen:
-                update = {name: EPOCH + dt.timedelta(days=int(v)) for name, v in zip(("start", "end"), key) if v == v}
-                window = effective.model_copy(update=update)
-                seen[key] = (model.day(window.start), model.day(window.last_day))
+                start, end = (EPOCH + dt.timedelta(days=int(v)) if v == v else own for v, own in zip(key, (effective.start, effective.end)))
+                seen[key] = (model.day(start), model.day(effective.last_day_from(start, end)))
             first[b], last[b] = seen[key]
         return first, last
 

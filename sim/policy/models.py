@@ -436,10 +436,14 @@ class Window(Strict):
 
     @property
     def last_day(self) -> dt.date | None:
-        if self.end is not None:
-            return self.end
-        if self.start is not None and self.duration_years is not None:
-            return _add_years(self.start, self.duration_years) - dt.timedelta(days=1)
+        return self.last_day_from(self.start, self.end)
+
+    def last_day_from(self, start: dt.date | None, end: dt.date | None) -> dt.date | None:
+        """The last day in force had the window these ``start`` and ``end`` (a scenario's drawn dates)."""
+        if end is not None:
+            return end
+        if start is not None and self.duration_years is not None:
+            return _add_years(start, self.duration_years) - dt.timedelta(days=1)
         return None
 
     @model_validator(mode="after")
