@@ -202,12 +202,10 @@ class _Run:
 def _order(model: Model, t: _Tables, apps: Applications, at: np.ndarray, cand: np.ndarray) -> np.ndarray:
     """Sort by year, pool, run, then the pool's order: time (day, firm, program) or rank.
 
-    The sampler hands the rows of a run firm by firm (one program, or programs in order);
-    then a stable sort on (year, pool, run, then) alone keeps (firm, program) as the
-    tie-break, and that sort is a radix sort of 16-bit digits, linear in the rows
-    (:func:`_radix`).  Otherwise the fields are packed into one int64 key when they fit
-    (one argsort of unique keys is several times faster than a lexsort), else sorted
-    with lexsort.
+    A radix sort of 16-bit digits, linear in the rows (:func:`_radix`).  Where the sampler
+    hands the rows of a run firm by firm (one program, or programs in order), the stable
+    sort on (year, pool, run, then) alone keeps (firm, program) as the tie-break, and
+    those digits are left out.
     """
     program = apps.program[cand].astype(np.int64)
     pool = t.pool[program]
@@ -223,13 +221,8 @@ def _order(model: Model, t: _Tables, apps: Applications, at: np.ndarray, cand: n
         then[by_rank] = np.arange(len(by_rank))  # a ranked pool's order is its ranking alone
         firm, program = np.where(ranked, 0, firm), np.where(ranked, 0, program)
     run = at[cand]
-    if _firm_by_firm(run, firm, program, ranked):
-        return _radix([year, pool, run, then])
-    fields = [year, pool, run, then, firm, program]  # time: day, firm, program
-    widths = [max(int(f.max()), 1).bit_length() for f in fields]
-    if sum(widths) > 62:
-        return np.lexsort(fields[::-1])
-    return np.argsort(_packed(fields, widths))
+    ties = [] if _firm_by_firm(run, firm, program, ranked) else [firm, program]  # time: day, firm, program
+    return _radix([year, pool, run, then] + ties)
 
 
 def _firm_by_firm(run: np.ndarray, firm: np.ndarray, program: np.ndarray, ranked: np.ndarray) -> bool:
