@@ -235,8 +235,8 @@ class _Turns:
         total = _running(py.seg, take, len(self.left))
         reach = np.flatnonzero(paying & (total >= self.left[py.seg]))
         k = self.end.copy()  # each segment's crossing, the end of its rows if none
-        crossed, first = np.unique(py.seg[reach], return_index=True)
-        k[crossed] = reach[first]
+        crossed, first = _first_in_segment(reach, py.seg)
+        k[crossed] = first
         paid = np.flatnonzero(paying & (self.row < k[py.seg]))
         self.granted[paid] = take[paid]
         self.outcome[paid] = _paid_or_stopped(py.want[paid], asked[paid], take[paid], self.lost_count)
@@ -265,13 +265,13 @@ class _Turns:
             fits &= (asked <= room) | ~py.all_or_nothing
         fits = np.flatnonzero(fits)
         j = np.where(self.closed, self.end, self.at)  # each closed segment's first that fits, the end if none
-        opens, first = np.unique(py.seg[fits], return_index=True)
-        j[opens] = fits[first]
+        opens, first = _first_in_segment(fits, py.seg)
+        j[opens] = first
         before = shut & (self.row < j[py.seg])
         self.outcome[before] = np.where(reaches, self.lost_pool, np.where(asked == 0, FIRM_CAP, self.lost_count))[before]
         reached = np.flatnonzero(before & reaches)  # a pool empty from the start runs dry on the first that reaches it
-        seg, first = np.unique(py.seg[reached], return_index=True)
-        self.dry[seg] = np.where(self.dry[seg] < 0, reached[first], self.dry[seg])
+        seg, first = _first_in_segment(reached, py.seg)
+        self.dry[seg] = np.where(self.dry[seg] < 0, first, self.dry[seg])
         self.at[self.closed] = j[self.closed]
         self.closed[opens] = False
 
@@ -282,6 +282,13 @@ class _Turns:
         has = self.dry >= 0
         dry_day[has] = py.day[self.dry[has]]
         return Decided(self.granted, self.outcome, after, dry_day)
+
+
+def _first_in_segment(rows: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The segments ``rows`` (ascending) fall in, and the first of them in each."""
+    at = seg[rows]
+    first = np.flatnonzero(np.r_[True, at[1:] != at[:-1]]) if len(rows) else rows
+    return at[first], rows[first]
 
 
 def _paid_or_stopped(want: np.ndarray, asked: np.ndarray, take: np.ndarray, lost_count: int) -> np.ndarray:
