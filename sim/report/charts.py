@@ -90,10 +90,7 @@ def fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | Non
     fig, axes = _year_axes(len(years))
     for ax, year in zip(axes, years):
         rows = part.filter(pl.col("year") == year)
-        ax.set_title(f"{year}")
-        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
-        ax.xaxis.set_major_formatter(MONTH_ZH if lang == "zh" else mdates.DateFormatter("%b"))
-        ax.set_xlim(dt.date(year, 1, 1), dt.date(year, 12, 31))
+        _through_the_year(ax, year, lang)
         if rows.height:
             dates = rows["date"].to_list()
             ax.fill_between(dates, rows["p10"].to_numpy() / WAN, rows["p90"].to_numpy() / WAN, color=FAN_COLOUR,
@@ -102,7 +99,6 @@ def fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | Non
         budget = budgets.get(year)
         if budget is not None:
             ax.axhline(budget / WAN, color=BUDGET_COLOUR, linestyle="--", linewidth=1.2, label=tr(lang, "budget"))
-        ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel(tr(lang, "granted since 1 Jan (万元)"))
     axes[0].set_ylim(bottom=0)
     fig.suptitle(tr(lang, "Cumulative grants through the year: {pool}", pool=_label(title, label)), x=0.01, ha="left",
@@ -126,7 +122,7 @@ def cash_fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int 
     fig, axes = _year_axes(len(shown))
     for ax, year in zip(axes, shown):
         rows = part.filter(pl.col("year") == year).sort("month")
-        ax.set_title(f"{year}")
+        _through_the_year(ax, year, lang)
         ends = [dt.date(year, 1, 1)] + [_month_end(m) for m in rows["month"].to_list()]
         lo, mid, hi = ([0.0] + list(rows[c].to_numpy() / WAN) for c in ("p10", "p50", "p90"))
         ax.fill_between(ends, lo, hi, step="pre", color=FAN_COLOUR, alpha=0.25, linewidth=0, label=tr(lang, "10–90% of runs"))
@@ -136,10 +132,6 @@ def cash_fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int 
                        label=tr(lang, "budget (ceiling on commitments)"))
         if needed.get(year):
             ax.axhline(needed[year] / WAN, color=NEEDED_COLOUR, linewidth=1.2, label=tr(lang, "cash budget needed"))
-        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
-        ax.xaxis.set_major_formatter(MONTH_ZH if lang == "zh" else mdates.DateFormatter("%b"))
-        ax.set_xlim(dt.date(year, 1, 1), dt.date(year, 12, 31))
-        ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel(tr(lang, "paid since 1 Jan (万元)"))
     axes[0].set_ylim(bottom=0)
     fig.suptitle(tr(lang, "Cumulative cash through the year: {pool}", pool=_label(title, label)), x=0.01, ha="left",
@@ -150,6 +142,15 @@ def cash_fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int 
 
 def _month_end(first: dt.date) -> dt.date:
     return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def _through_the_year(ax, year: int, lang: Lang) -> None:
+    """A panel of one year, 1 January to 31 December, months marked by quarter, a light grid."""
+    ax.set_title(f"{year}")
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    ax.xaxis.set_major_formatter(MONTH_ZH if lang == "zh" else mdates.DateFormatter("%b"))
+    ax.set_xlim(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    ax.grid(axis="y", alpha=0.3)
 
 
 def _legend(fig, axes) -> None:
