@@ -99,12 +99,8 @@ def fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | Non
         budget = budgets.get(year)
         if budget is not None:
             ax.axhline(budget / WAN, color=BUDGET_COLOUR, linestyle="--", linewidth=1.2, label=tr(lang, "budget"))
-    axes[0].set_ylabel(tr(lang, "granted since 1 Jan (万元)"))
-    axes[0].set_ylim(bottom=0)
-    fig.suptitle(tr(lang, "Cumulative grants through the year: {pool}", pool=_label(title, label)), x=0.01, ha="left",
-                 y=1.12, fontsize=10)
-    _legend(fig, axes)
-    return svg(fig)
+    return _fan_figure(fig, axes, tr(lang, "granted since 1 Jan (万元)"),
+                       tr(lang, "Cumulative grants through the year: {pool}", pool=_label(title, label)))
 
 
 def cash_fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int | None], needed: dict[int, int | None],
@@ -132,12 +128,8 @@ def cash_fan(frame: pl.DataFrame, pool: str, label: str, budgets: dict[int, int 
                        label=tr(lang, "budget (ceiling on commitments)"))
         if needed.get(year):
             ax.axhline(needed[year] / WAN, color=NEEDED_COLOUR, linewidth=1.2, label=tr(lang, "cash budget needed"))
-    axes[0].set_ylabel(tr(lang, "paid since 1 Jan (万元)"))
-    axes[0].set_ylim(bottom=0)
-    fig.suptitle(tr(lang, "Cumulative cash through the year: {pool}", pool=_label(title, label)), x=0.01, ha="left",
-                 y=1.12, fontsize=10)
-    _legend(fig, axes)
-    return svg(fig)
+    return _fan_figure(fig, axes, tr(lang, "paid since 1 Jan (万元)"),
+                       tr(lang, "Cumulative cash through the year: {pool}", pool=_label(title, label)))
 
 
 def _month_end(first: dt.date) -> dt.date:
@@ -151,6 +143,15 @@ def _through_the_year(ax, year: int, lang: Lang) -> None:
     ax.xaxis.set_major_formatter(MONTH_ZH if lang == "zh" else mdates.DateFormatter("%b"))
     ax.set_xlim(dt.date(year, 1, 1), dt.date(year, 12, 31))
     ax.grid(axis="y", alpha=0.3)
+
+
+def _fan_figure(fig, axes, ylabel: str, heading: str) -> str:
+    """A row of year panels of amounts since 1 January, finished: axis from 0, heading, one legend."""
+    axes[0].set_ylabel(ylabel)
+    axes[0].set_ylim(bottom=0)
+    fig.suptitle(heading, x=0.01, ha="left", y=1.12, fontsize=10)
+    _legend(fig, axes)
+    return svg(fig)
 
 
 def _legend(fig, axes) -> None:
