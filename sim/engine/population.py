@@ -853,7 +853,8 @@ def preference(model: Model, apps: Applications, at: np.ndarray, rule: np.ndarra
     amount = rule[idx].astype(np.int64)
     life = np.array([g.period == "life" for g in model.groups])[g]
     if life.any():  # over the group's life: each program's largest amount over the years
-        pair = np.unique(np.column_stack([run, firm, program])[life], axis=0, return_inverse=True)[1].ravel()
+        key = (run[life] * (int(firm.max()) + 1) + firm[life]) * len(model.programs) + program[life]  # a firm's program in a run
+        pair = np.unique(key, return_inverse=True)[1].ravel()
         most = np.full(pair.max() + 1, np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(most, pair, amount[life])
         amount[life] = most[pair]
