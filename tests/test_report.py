@@ -9,6 +9,7 @@ a Python list, count) and must agree exactly; one budget needed is checked by ha
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import shutil
 
@@ -305,3 +306,30 @@ def test_report_refuses_with_one_message(cli, tmp_path, case):
     expected = {"missing": "no such folder", "incomplete": "incomplete", "not_a_run": "manifest.json", "bad_risk": "risk"}[case]
     assert expected in result.err
     assert not (out / "report.html").exists()
+
+
+def test_programs_without_applications_are_named_as_left_out_of_every_total(cli, tmp_path):
+    """A scenario that models only some of a policy's programs says which ones its totals leave out."""
+    out = tmp_path / "run"
+    write_fixture(out)
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest["programs"].append({"policy": "toy", "program": "d", "clause": "第四条", "title": "丁项目", "pool": "toy.q",
+                                 "selection": "entitlement"})
+    write_json(out / MANIFEST, manifest)
+    report = build_report(out)
+    assert report.idle_programs()["program"].to_list() == ["d"]  # c has no demand in some runs, but in others it has
+    result = cli("report", out)
+    assert result.code == 0, result.err
+    assert "Not in these figures: 1 of the 4 programs" in result.out and "d 第四条" in result.out
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "4 个政策项目中有 1 个在所有模拟中均无申请" in page and "d 第四条丁项目" in page
+    assert cli("report", out, "--lang", "en", "-q").code == 0
+    assert "Not in these figures" in (out / "report.html").read_text(encoding="utf-8")
+    left_out = json.loads(cli("report", out, "--json").out)["programs_left_out"]
+    assert left_out == [{"policy": "toy", "program": "d", "clause": "第四条", "title": "丁项目"}]
+
+
+def test_a_run_whose_programs_all_have_applications_leaves_nothing_out(cli, fixture_run):
+    out, _ = fixture_run
+    assert build_report(out).idle_programs().height == 0
+    assert "Not in these figures" not in cli("report", out).out

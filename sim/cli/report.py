@@ -40,6 +40,7 @@ def report(
         result, paths = build_and_write(directory, risk=risk, lang=files)
         print_json({"out": str(directory), "files": [str(p) for p in paths], "runs": result.runs, "risk": risk,
                     "pool_risk": result.pool_risk, "pools": result.pools, "programs": result.programs,
+                    "programs_left_out": result.idle_programs().select("policy", "program", "clause", "title"),
                     "funders": result.funders, "sensitivity": result.sensitivity,
                     **({"cash": result.cash} if result.cash is not None else {})})
         return

@@ -438,6 +438,15 @@ class Report:
         keys = self.programs.filter((pl.col("measure") == "demand") & (pl.col("p99") > 0)).select("policy", "program").unique()
         return self.programs.join(keys, on=["policy", "program"], how="semi")
 
+    def idle_programs(self) -> pl.DataFrame:
+        """Programs of the run's policies with no demand in any run (policy, program, clause, title, pool).
+
+        No segment of the scenario takes them up, or no firm that does qualifies: every
+        total of a pool or funder here leaves them out, which a reader must be told.
+        """
+        active = self.active_programs().select("policy", "program").unique()
+        return program_meta(self.manifest).join(active, on=["policy", "program"], how="anti", maintain_order="left")
+
     def _repr_html_(self) -> str:
         """In Jupyter: the risk table — per pool and year, P(dry) ± se and the budget needed with its 95% interval."""
         m = self.manifest

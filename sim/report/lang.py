@@ -17,7 +17,16 @@ from typing import Literal
 Lang = Literal["zh", "en"]
 LANGS = ("zh", "en")
 
+# the programs a scenario leaves out: the terminal and the page say it in the same words
+IDLE_NOTE = ("Not in these figures: {n} of the {total} programs had no application in any run (no segment of the "
+             "scenario takes them up, or no firm that does qualifies), so every total of a pool or funder leaves them "
+             "out: {which}. To budget for one, give a segment a take-up of it in the scenario.")
+
 ZH: dict[str, str] = {
+    "Programs left out": "未计入的项目",
+    IDLE_NOTE: "未计入：{total} 个政策项目中有 {n} 个在所有模拟中均无申请（情景中没有企业群体申请，或申请的企业均不符合条件），"
+               "各资金池和各级财政的合计均不含这些项目：{which}。如需测算其中某个项目，请在情景中为相应企业群体设置其申请率"
+               "（take_up）。",
     # page
     "Budget report: {title}": "预算测算报告：{title}",
     "scenario": "情景", "{runs} runs": "{runs} 次模拟", "seed {seed}": "随机种子 {seed}", "horizon": "测算期", "generated": "生成于",

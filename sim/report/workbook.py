@@ -24,7 +24,7 @@ import xlsxwriter
 from sim import __version__
 from sim.report.display import short_pool
 from sim.report.figures import FAN, QUANTILES, Report, pct, shown_pools
-from sim.report.lang import Lang, tr
+from sim.report.lang import IDLE_NOTE, Lang, tr
 from sim.report.sensitivity import short_parameter
 
 Kind = Literal["text", "int", "year", "wan", "share", "date", "number"]
@@ -231,11 +231,19 @@ def about(report: Report, lang: Lang = "zh") -> list[tuple[str, str]]:
          if report.cash is not None else tr(lang, "not available: the run has no cash tables (run it again)")),
         (tr(lang, "Cash by month"), tr(lang, "cash paid per pool and funder and month: mean and percentiles across runs")
          if report.cash is not None else tr(lang, "not available: the run has no cash tables (run it again)")),
-    ] + ([(tr(lang, "Sensitivity"), tr(lang, "per pool, year and figure (demand, granted, P(dry)) and uncertain assumption: "
+    ] + _left_out(report, lang) + ([(tr(lang, "Sensitivity"), tr(lang, "per pool, year and figure (demand, granted, P(dry)) and uncertain assumption: "
                                              "rank correlation across runs with its 95% interval, first-order variance "
                                              "share (RBD-FAST) with its interval, and the share of the figure's variance "
                                              "all assumptions explain together (the rest is firm-to-firm chance)"))]
          if report.sensitivity is not None else [])
+
+
+def _left_out(report: Report, lang: Lang) -> list[tuple[str, str]]:
+    idle = report.idle_programs()
+    if not idle.height:
+        return []
+    which = "、".join(f"{r['policy']}.{r['program']} {r['clause'] or ''}{r['title'] or ''}" for r in idle.iter_rows(named=True))
+    return [(tr(lang, "Programs left out"), tr(lang, IDLE_NOTE, n=idle.height, total=len(report.manifest.programs), which=which))]
 
 
 # --------------------------------------------------------------------------- native charts
