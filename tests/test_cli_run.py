@@ -19,6 +19,8 @@ def test_run_binjiang_writes_the_documented_tables(cli, tmp_path):
     result = cli("run", "scenarios/binjiang.yaml", "--runs", "20", "--workers", "2", "--out", out, "--events")
     assert result.code == 0, result.err
     assert "compute_vouchers" in result.out and "P(dry)" in result.out
+    # the scenario takes up 7 of the policy's 30 programs, each of the 23 others alone in a pool without a budget
+    assert "23 pool(s) without a budget had no demand in any run and are not shown" in result.out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] and manifest["runs"] == 20 and manifest["seed"] == 20261121
     assert manifest["scenario"]["file_sha256"] and manifest["engine"] == "fast"

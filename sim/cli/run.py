@@ -107,9 +107,14 @@ def print_summary(result: RunResult, console: Console, *, lang: Lang = "en") -> 
     summary = pool_summary(result.out)
     single = m.single_policy
     active = summary.group_by("pool").agg(pl.col("demand_p90").max()).filter(pl.col("demand_p90") > 0)["pool"]
-    for row in summary.filter(pl.col("pool").is_in(active.implode()) | pl.col("budget").is_not_null()).iter_rows(named=True):
+    shown = summary.filter(pl.col("pool").is_in(active.implode()) | pl.col("budget").is_not_null())
+    for row in shown.iter_rows(named=True):
         table.add_row(row["pool"].split(".", 1)[-1] if single else row["pool"], str(row["year"]),
                       wan(row["budget"], 0) if row["budget"] is not None else tr(lang, "no limit"),
                       wan(row["demand_p50"], 0), wan(row["demand_p90"], 0),
                       wan(row["granted_p50"], 0), wan(row["granted_p90"], 0), f"{row['p_dry']:.0%}")
     show(console, table)
+    hidden = summary["pool"].n_unique() - shown["pool"].n_unique()
+    if hidden:
+        console.print(tr(lang, "{n} pool(s) without a budget had no demand in any run and are not shown: no figure includes "
+                               "them (`sim report` names their programs).", n=hidden), style="dim", markup=False)

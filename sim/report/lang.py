@@ -24,6 +24,8 @@ IDLE_NOTE = ("Not in these figures: {n} of the {total} programs had no applicati
 
 ZH: dict[str, str] = {
     "Programs left out": "未计入的项目",
+    "{n} pool(s) without a budget had no demand in any run and are not shown: no figure includes them (`sim report` "
+    "names their programs).": "另有 {n} 个未设预算上限的资金池在所有模拟中均无需求，未列出，任何数字均不含它们（`sim report` 列出其项目）。",
     IDLE_NOTE: "未计入：{total} 个政策项目中有 {n} 个在所有模拟中均无申请（情景中没有企业群体申请，或申请的企业均不符合条件），"
                "各资金池和各级财政的合计均不含这些项目：{which}。如需测算其中某个项目，请在情景中为相应企业群体设置其申请率"
                "（take_up）。",
