@@ -84,6 +84,9 @@ def test_run_summary_uses_the_report_percentiles(run):
         assert joined.height == summary.height
         assert (joined[f"{measure}_p90"] == joined["p90"]).all()
         assert (joined[f"{measure}_p50"] == joined["p50"]).all()
+    risk = summary.join(build_report(run).pool_risk, on=["pool", "year"])  # P(dry) and its standard error as the report's
+    assert risk.height and (risk["p_dry_se"] - risk["p_dry_se_right"]).abs().max() < 1e-12
+    assert ((risk["p_dry"] - risk["p_dry_right"]).abs() < 1e-12).all()
 
 
 def test_run_json_and_quiet(cli, tmp_path):

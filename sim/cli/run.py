@@ -102,7 +102,7 @@ def print_summary(result: RunResult, console: Console, *, lang: Lang = "en") -> 
     table = Table(title=tr(lang, "Pools per budget year (万元; demand = what applications asked)"), title_justify="left",
                   padding=(0, 1), collapse_padding=True)
     table.add_column(tr(lang, "pool"), no_wrap=True)
-    for col in ("year", "budget", "demand\np50", "demand\np90", "granted\np50", "granted\np90", "P(dry)"):
+    for col in ("year", "budget", "demand\np50", "demand\np90", "granted\np50", "granted\np90", "P(dry)\n± se"):
         table.add_column(tr(lang, col), justify="right", no_wrap=True, min_width=4)
     summary = pool_summary(result.out)
     single = m.single_policy
@@ -112,8 +112,11 @@ def print_summary(result: RunResult, console: Console, *, lang: Lang = "en") -> 
         table.add_row(row["pool"].split(".", 1)[-1] if single else row["pool"], str(row["year"]),
                       wan(row["budget"], 0) if row["budget"] is not None else tr(lang, "no limit"),
                       wan(row["demand_p50"], 0), wan(row["demand_p90"], 0),
-                      wan(row["granted_p50"], 0), wan(row["granted_p90"], 0), f"{row['p_dry']:.0%}")
+                      wan(row["granted_p50"], 0), wan(row["granted_p90"], 0),
+                      f"{100 * row['p_dry']:.1f}% ± {100 * row['p_dry_se']:.1f}%" if row["budget"] is not None else "—")
     show(console, table)
+    console.print(tr(lang, "p50, p90: the median and 90th percentile across runs (their 95% intervals and the budget "
+                           "needed: `sim report {out}`).", out=result.out), style="dim", markup=False)
     hidden = summary["pool"].n_unique() - shown["pool"].n_unique()
     if hidden:
         console.print(tr(lang, "{n} pool(s) without a budget had no demand in any run and are not shown: no figure includes "

@@ -619,11 +619,12 @@ def imprecise(report: Report, *, tolerance: float = 0.05) -> pl.DataFrame:
 
 
 def pool_summary(out: str | Path) -> pl.DataFrame:
-    """The short table `sim run` prints: per pool and year, budget, demand and grants (p50, p90), P(dry).
+    """The short table `sim run` prints: per pool and year, budget, demand and grants (p50, p90), P(dry) ± se.
 
     Percentiles as in the report (the ``ceil(N q)``-th smallest of the runs' values, runs
     without demand counting as 0), so that `sim run` and `sim report` agree on one folder.
-    Columns: pool, year, budget, demand_p50, demand_p90, granted_p50, granted_p90, p_dry.
+    Columns: pool, year, budget, demand_p50, demand_p90, granted_p50, granted_p90, p_dry, p_dry_se (the
+    standard error of the share, as the report gives it).
     """
     out = Path(out)
     manifest = read_manifest(out)
@@ -639,5 +640,6 @@ def pool_summary(out: str | Path) -> pl.DataFrame:
     return (pools.select("pool", "year", pl.col("budget_yuan").alias("budget"))
             .join(figures, on=["pool", "year"], how="left").join(dry, on=["pool", "year"], how="left")
             .with_columns(pl.col("p_dry").fill_null(0.0))
-            .select("pool", "year", "budget", "demand_p50", "demand_p90", "granted_p50", "granted_p90", "p_dry")
+            .with_columns((pl.col("p_dry") * (1 - pl.col("p_dry")) / runs).sqrt().alias("p_dry_se"))
+            .select("pool", "year", "budget", "demand_p50", "demand_p90", "granted_p50", "granted_p90", "p_dry", "p_dry_se")
             .sort("pool", "year"))

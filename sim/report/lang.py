@@ -24,6 +24,9 @@ IDLE_NOTE = ("Not in these figures: {n} of the {total} programs had no applicati
 
 ZH: dict[str, str] = {
     "Programs left out": "未计入的项目",
+    "P(dry)\n± se": "用尽概率\n± 标准误",
+    "p50, p90: the median and 90th percentile across runs (their 95% intervals and the budget needed: `sim report {out}`).":
+        "p50、p90：各次模拟的中位数与第90百分位数（其95%置信区间与所需预算见 `sim report {out}`）。",
     "{n} pool(s) without a budget had no demand in any run and are not shown: no figure includes them (`sim report` "
     "names their programs).": "另有 {n} 个未设预算上限的资金池在所有模拟中均无需求，未列出，任何数字均不含它们（`sim report` 列出其项目）。",
     IDLE_NOTE: "未计入：{total} 个政策项目中有 {n} 个在所有模拟中均无申请（情景中没有企业群体申请，或申请的企业均不符合条件），"
