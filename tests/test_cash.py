@@ -230,6 +230,21 @@ def test_both_engines_give_the_same_cash(tmp_path_factory, case):
                 assert np.array_equal(a[table][column], b[table][column]), (r, table, column)
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=timed(runs=3))
+def test_recording_events_changes_no_cash_table(tmp_path_factory, case):
+    """With --events every grant is scheduled once for the payments table, and the cash tables are taken from it."""
+    policy, scen = case
+    model = build(load_scenario(toy.write(tmp_path_factory.mktemp("cashev"), policy, scen)))
+    for r in range(model.scenario.monte_carlo.runs):
+        apps = sample(model, r)
+        decisions = fast.run(model, apps) if fast.supports(model) is None else run_simpy(model, apps)
+        a, b = collect(model, r, apps, decisions), collect(model, r, apps, decisions, events=True)
+        for table in ("cash_years", "cash_months"):
+            for column in a[table]:
+                assert np.array_equal(a[table][column], b[table][column]), (r, table, column)
+
+
 # --------------------------------------------------------------------------- report and sizing
 
 def test_report_and_size_on_a_cash_basis(cli, tmp_path):

@@ -434,11 +434,18 @@ def _cash(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d:
     if len(shared):
         months += _by_pair(at[g[shared]], cal.pool_of[program[shared]], parts(shared), cal.pool_pair,
                            cal.month[d.day[g[shared]]], cal.months, n_runs)
+    every = None
+    if events:  # the payments table: every grant scheduled, once
+        every = payments.pay(model, runs, at[g], apps.firm[g], program, apps.year[g], d.day[g], parts(np.arange(len(g))),
+                             values=values)
     rest = groups.get(LATER, ())
     if len(rest):
         rows = g[rest]
-        p = payments.pay(model, runs, at[rows], apps.firm[rows], program[rest], apps.year[rows], d.day[rows], parts(rest),
-                         values=values)
+        if every is None:
+            p = payments.pay(model, runs, at[rows], apps.firm[rows], program[rest], apps.year[rows], d.day[rows], parts(rest),
+                             values=values)
+        else:  # their rows of every grant's schedule: each grant's lags and lapses are its own, whatever else is scheduled
+            p = _of(every, rest)
         run, key = at[rows[p.grant]], program[rest[p.grant]]
         paid += _by_pair(run, key, p.paid, cal.pair, cal.year[p.day], n_years, n_runs).reshape(shape)
         lapsed += _by_pair(run, key, p.lapsed, cal.pair, cal.year[p.day], n_years, n_runs).reshape(shape)
@@ -455,11 +462,16 @@ def _cash(model: Model, runs: np.ndarray, at: np.ndarray, apps: Applications, d:
     rows = _grid(runs, len(pool), cal.months)
     out["cash_months"] = {"run": rows[0], "month_index": rows[2].astype(np.int32), "pool_index": pool[rows[1]].astype(np.int32),
                           "funder_index": funder[rows[1]].astype(np.int32), "paid_yuan": months}
-    if events:
-        p = payments.pay(model, runs, at[g], apps.firm[g], program, apps.year[g], d.day[g], parts(np.arange(len(g))),
-                         values=values)
-        out["payments"] = _payments(model, runs, at[g], apps.firm[g], program, d.day[g], p)
+    if every is not None:
+        out["payments"] = _payments(model, runs, at[g], apps.firm[g], program, d.day[g], every)
     return out
+
+
+def _of(p: payments.Payments, grants: np.ndarray) -> payments.Payments:
+    """The payments of some of the grants (``grants``: their indices, ascending), numbered as in ``grants``."""
+    rows = np.flatnonzero(np.isin(p.grant, grants))
+    return payments.Payments(np.searchsorted(grants, p.grant[rows]), p.instalment[rows], p.day[rows], p.paid[rows],
+                             p.lapsed[rows])
 
 
 def _by_pair(at: np.ndarray, key: np.ndarray, amounts: np.ndarray, pair: np.ndarray, period: np.ndarray, periods: int,
