@@ -89,6 +89,14 @@ def test_run_summary_uses_the_report_percentiles(run):
     assert ((risk["p_dry"] - risk["p_dry_right"]).abs() < 1e-12).all()
 
 
+def test_the_chinese_page_names_the_assumptions_in_chinese(cli, run):
+    assert cli("report", run, "-q").code == 0
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "ai_smes：算力券申请率" in page and "政策生效日期" in page  # in the table and the charts
+    assert "ai_smes.take_up.compute_voucher.p" not in page
+    assert "ai_smes.take_up.compute_voucher.p" in cli("report", run).out  # the terminal speaks English by default
+
+
 def test_run_json_and_quiet(cli, tmp_path):
     result = cli("run", "scenarios/binjiang.yaml", "--runs", "10", "--workers", "1", "--out", tmp_path / "a", "--json")
     assert result.code == 0, result.err

@@ -153,3 +153,47 @@ def test_a_dominant_parameter_ranks_first_in_the_reports_sensitivity(cli, tmp_pa
     import openpyxl
 
     assert "Sensitivity" in openpyxl.load_workbook(out / "report.xlsx", read_only=True).sheetnames
+
+
+# --------------------------------------------------------------------------- labels for readers
+
+def test_parameters_are_named_in_chinese_for_a_chinese_reader():
+    """Each kind of uncertain number a scenario can give, as the page, the workbook and the tornado name it."""
+    from sim.report.sensitivity import parameter_title
+    from sim.runs.manifest import Manifest
+
+    programs = [{"policy": "binjiang", "program": "compute_voucher", "title": "降低算力使用成本（算力券）", "pool": "binjiang.v"},
+                {"policy": "binjiang", "program": "key_tech_rd", "title": "支持关键技术研发", "pool": "binjiang.k"}]
+    pools = [{"pool": "binjiang.compute_vouchers", "title": "算力券资金池"}]
+    one = Manifest(scenario={"file": "x.yaml", "name": "x"}, seed=1, runs=1, batch_size=1, batches=1,
+                   horizon=("2025-01-01", "2025-12-31"), programs=programs, pools=pools)
+    two = Manifest(**{**one.model_dump(), "programs": programs + [{**programs[0], "policy": "hangzhou"}]})
+    cases = {
+        "segments.ai_smes.take_up.binjiang.compute_voucher.p": "ai_smes：算力券申请率",
+        "segments.ai_smes.take_up.binjiang.key_tech_rd.p": "ai_smes：支持关键技术研发申请率",
+        "segments.ai_smes.arrivals_per_year": "ai_smes：每年新增企业数",
+        "segments.ai_smes.arrivals_per_year.2026": "ai_smes：每年新增企业数（2026年）",
+        "segments.ai_smes.firms_at_start": "ai_smes：期初企业数",
+        "segments.ai_smes.attributes.compute_rental.median": "ai_smes：算力租赁费中位数",
+        "segments.ai_smes.attributes.compute_rental.growth": "ai_smes：算力租赁费年增长率",
+        "segments.ai_smes.from_data.growth.corpus_purchases": "ai_smes：语料采购额年增长率",
+        "programs.binjiang.compute_voucher.amount.median": "算力券：申请金额中位数",
+        "programs.binjiang.key_tech_rd.award_share.mean": "支持关键技术研发：奖励比例均值",
+        "programs.binjiang.compute_voucher.payment.lag_months.median": "算力券：支付滞后月数中位数",
+        "overrides.binjiang.effective.start": "政策生效日期",
+        "overrides.binjiang.pools.compute_vouchers.budget": "算力券资金池预算",
+        "factors.ai_market": "共同因子 ai_market",
+        "overrides.binjiang.programs.compute_voucher.cap.amount": "programs.compute_voucher.cap.amount",  # no name here: its path
+    }
+    for path, zh in cases.items():
+        assert parameter_title(path, one, "zh") == zh, path
+    assert parameter_title("segments.ai_smes.take_up.binjiang.compute_voucher.p", one, "en") == "ai_smes.take_up.compute_voucher.p"
+    assert parameter_title("overrides.binjiang.effective.start", two, "zh") == "binjiang：政策生效日期"
+
+
+def test_every_firm_attribute_has_a_chinese_name():
+    from sim.policy.attributes import VOCABULARY
+    from sim.report.lang import ATTRIBUTE_ZH
+
+    assert set(ATTRIBUTE_ZH) == set(VOCABULARY)
+    assert all(ATTRIBUTE_ZH.values())

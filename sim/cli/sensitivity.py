@@ -97,7 +97,7 @@ def print_tornado(result: Tornado, console: Console, *, lang: Lang = "en", top: 
         bar = "█" * max(1, round(BAR * abs(r["swing"]) / largest)) if r["swing"] else ""
         t.add_row(short_pool(r["pool"], single) if (r["pool"], r["year"]) != last and r["pool"] != (last or ("",))[0] else "",
                   str(r["year"]) if (r["pool"], r["year"]) != last else "",
-                  f"{label(result, r['parameter'])} ({r['shown_low']} → {r['shown_high']})",
+                  f"{label(result, r['parameter'], lang)} ({r['shown_low']} → {r['shown_high']})",
                   shown(r["at_low"], "budget_needed"), shown(r["at_high"], "budget_needed"),
                   shown(r["swing"], "budget_needed", signed=True),
                   f"{shown(r['swing_low'], 'budget_needed', signed=True)} … {shown(r['swing_high'], 'budget_needed', signed=True)}",

@@ -42,7 +42,7 @@ from sim.report.display import percent, short_pool, wan_up
 from sim.report.figures import check_risk
 from sim.report.lang import Lang, tr
 from sim.report.page import Cell, box, document, esc, figure, section, table
-from sim.report.sensitivity import short_parameter
+from sim.report.sensitivity import parameter_title
 from sim.runs.lock import locked
 from sim.runs.manifest import Manifest, read_manifest
 from sim.runs.runner import check_options, output_folder, simulate
@@ -214,8 +214,8 @@ def _write(result: Tornado, lang: Lang) -> None:
             raise
 
 
-def label(result: Tornado, name: str) -> str:
-    return short_parameter(name, {p.policy for p in result.manifest.programs})
+def label(result: Tornado, name: str, lang: Lang = "en") -> str:
+    return parameter_title(name, result.manifest, lang)
 
 
 def shown(value: float | None, measure: str, *, signed: bool = False) -> str:
@@ -241,13 +241,13 @@ def html(result: Tornado, *, lang: Lang = "zh") -> str:
                       "the 90th minus at the 10th) comes from paired runs, with a 95% interval."),
              tr(lang, "Budget needed at {risk} risk in 万元; P(dry) with the budget as in the scenario. Each run is kept "
                       "in its folder (base/, 01-low/, 01-high/, …) for `sim report`.", risk=percent(result.risk, 0))]
-    held = [[Cell(f"{i:02d}"), Cell(label(result, s.name)), Cell(s.shown_low, num=True), Cell(s.shown_high, num=True)]
+    held = [[Cell(f"{i:02d}"), Cell(label(result, s.name, lang)), Cell(s.shown_low, num=True), Cell(s.shown_high, num=True)]
             for i, s in enumerate(result.settings, start=1)]
     parts = []
     budgeted = result.table.filter(pl.col("measure") == "p_dry")["pool"].unique().sort().to_list()
     for pool in budgeted:
         for measure in MEASURES:
-            chart = charts.tornado(result.table, pool, measure, lambda n: label(result, n),
+            chart = charts.tornado(result.table, pool, measure, lambda n: label(result, n, lang),
                                    title=f"{result.manifest.pool_titles().get(pool, '')} ({short_pool(pool, single)})", lang=lang)
             if chart:
                 parts.append(figure(chart, f"{pool} {measure}"))
@@ -259,7 +259,7 @@ def html(result: Tornado, *, lang: Lang = "zh") -> str:
         m = r["measure"]
         rows.append([Cell(short_pool(r["pool"], single)), Cell(str(r["year"])),
                      Cell(tr(lang, "budget needed" if m == "budget_needed" else "P(dry)")),
-                     Cell(f"{label(result, r['parameter'])} ({r['shown_low']} → {r['shown_high']})"),
+                     Cell(f"{label(result, r['parameter'], lang)} ({r['shown_low']} → {r['shown_high']})"),
                      Cell(shown(r["at_low"], m), num=True), Cell(shown(r["at_high"], m), num=True),
                      Cell(shown(r["swing"], m, signed=True), num=True),
                      Cell(f"{shown(r['swing_low'], m, signed=True)} … {shown(r['swing_high'], m, signed=True)}", num=True)])

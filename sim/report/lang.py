@@ -17,6 +17,35 @@ from typing import Literal
 Lang = Literal["zh", "en"]
 LANGS = ("zh", "en")
 
+# Chinese names of the firm attributes (sim.policy.attributes.VOCABULARY), for labels of
+# uncertain numbers: "ai_smes：算力租赁费年增长率"
+ATTRIBUTE_ZH: dict[str, str] = {
+    "revenue": "主营业务收入", "compute_rental": "算力租赁费", "domestic_compute_share": "国产算力占比",
+    "corpus_purchases": "语料采购额", "model_purchases": "模型交易额", "tech_contracts": "技术合同额",
+    "rd_spend": "研发投入", "project_investment": "项目投资额", "fixed_asset_investment": "固定资产投资额",
+    "investment_intensity": "投资强度", "registered_capital": "实缴注册资本", "equipment_sales": "算力设备销售额",
+    "equipment_purchases": "算力设备采购额", "local_equipment_purchases": "本地算力设备采购额",
+    "supply_contracts": "配套履约金额", "data_trade": "数据交易额", "insurance_premiums": "网络安全保险保费",
+    "event_costs": "活动实际发生费用", "loan_interest": "贷款利息", "loan_principal": "贷款本金",
+    "higher_grant": "国家、省实际补助资金", "city_subsidy": "市级实际补助", "pilot_investment": "中试熟化投资额",
+    "electricity_kwh": "用电量", "pue": "PUE", "racks": "机架数", "computing_share": "计算功能占比",
+    "compute_pflops": "算力规模", "seats": "标注坐席数", "model_parameters": "模型参数量",
+    "model_scenarios": "模型应用场景数", "standards": "标准数", "ai_firm_share": "人工智能企业占比",
+    "lpr": "贷款市场报价利率", "new_arrival": "新引进", "headquarters": "总部企业",
+    "compute_partner_list": "算力合作伙伴名单", "rental_contract_filed": "租用合同备案", "local_platform": "本地算力服务平台",
+    "uses_local_compute": "使用区内算力", "small_tech_firm": "科技型中小企业等", "national_project_lead": "牵头国家、省项目",
+    "chain_leader": "链主企业", "filed_model": "使用备案模型", "self_built_compute": "自建自用算力", "wanbei": "皖北地区",
+    "in_china_data_valley": "位于中国数谷", "in_model_community": "位于模力社区", "baoding_area": "保定财政区域",
+    "sector": "行业", "org_type": "主体类型",
+}
+
+# a distribution's parameters, as the labels above end: "算力租赁费" + "中位数"
+PARAMETER_ZH: dict[str, str] = {
+    "median": "中位数", "mean": "均值", "sd": "标准差", "sigma": "对数标准差", "shape": "形状参数", "scale": "尺度参数",
+    "low": "下限", "high": "上限", "mode": "最可能值", "min": "下限", "max": "上限", "p": "比例", "growth": "年增长率",
+    "value": "",
+}
+
 # the programs a scenario leaves out: the terminal and the page say it in the same words
 IDLE_NOTE = ("Not in these figures: {n} of the {total} programs had no application in any run (no segment of the "
              "scenario takes them up, or no firm that does qualifies), so every total of a pool or funder leaves them "
@@ -306,7 +335,7 @@ ZH: dict[str, str] = {
     "rank correlation with demand": "与需求的秩相关", "What drives demand: {pool}": "需求的影响因素：{pool}",
     "Which assumption drives each figure (ρ: rank correlation across runs; %: first-order share)":
         "哪些假设影响各项数字（ρ：各次模拟间的秩相关；%：一阶方差份额）",
-    "Sensitivity": "敏感性", "parameter": "参数", "rank": "排序", "rank correlation": "秩相关系数",
+    "Sensitivity": "敏感性", "parameter": "参数", "assumption": "假设", "rank": "排序", "rank correlation": "秩相关系数",
     "rank correlation 95% CI low": "秩相关95%下限", "rank correlation 95% CI high": "秩相关95%上限",
     "first-order share": "一阶方差份额", "share 95% CI low": "份额95%下限", "share 95% CI high": "份额95%上限",
     "explained 95% CI low": "可解释部分95%下限", "explained 95% CI high": "可解释部分95%上限",

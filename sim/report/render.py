@@ -23,7 +23,7 @@ from sim.report.cash import ALL, paid_later, several_funders
 from sim.report.figures import QUANTILES, Report, imprecise, pct, shown_pools, summary_long
 from sim.report.lang import IDLE_NOTE, Lang, tr
 from sim.report.page import BudgetRow, Cell, box, budget_box, document, esc, figure, section, table
-from sim.report.sensitivity import short_parameter
+from sim.report.sensitivity import parameter_title
 from sim.report.workbook import write_workbook
 from sim.runs.lock import locked
 
@@ -203,15 +203,12 @@ def ranking_rows(report: Report) -> pl.DataFrame:
                  pl.col("parameter").head(3), pl.col("spearman").head(3), pl.col("variance_share").head(3)))
 
 
-def parameter_label(report: Report, path: str) -> str:
-    return short_parameter(path, {p.policy for p in report.manifest.programs})
-
-
-def driver(report: Report, name: str, rho: float | None, share: float | None) -> str:
+def driver(report: Report, name: str, rho: float | None, share: float | None, lang: Lang = "en") -> str:
     """``ai_smes.take_up.compute_voucher.p (ρ +0.40, 16%)``: a parameter with its rank correlation and first-order share."""
+    label = parameter_title(name, report.manifest, lang)
     if rho is None:
-        return parameter_label(report, name)
-    return f"{parameter_label(report, name)} (ρ {rho:+.2f}, {percent(max(share or 0.0, 0.0), 0)})"
+        return label
+    return f"{label} (ρ {rho:+.2f}, {percent(max(share or 0.0, 0.0), 0)})"
 
 
 def _sensitivity_section(report: Report, lang: Lang) -> str:
@@ -232,7 +229,7 @@ def _sensitivity_section(report: Report, lang: Lang) -> str:
     ranking = ranking_rows(report)
     for (pool,), part in ranking.group_by("pool", maintain_order=True):
         for i, r in enumerate(part.iter_rows(named=True)):
-            drivers = [driver(report, n, rho, sh) for n, rho, sh in zip(r["parameter"], r["spearman"], r["variance_share"])]
+            drivers = [driver(report, n, rho, sh, lang) for n, rho, sh in zip(r["parameter"], r["spearman"], r["variance_share"])]
             explained = (f"{percent(max(r['explained_share'], 0.0), 0)} "
                          f"({interval(r['explained_low'], r['explained_high'], lambda v: percent(max(v, 0.0), 0))})")
             rows.append([_pool_cell(report, pool, part.height) if i == 0 else None, Cell(str(r["year"])),
@@ -244,7 +241,7 @@ def _sensitivity_section(report: Report, lang: Lang) -> str:
                  .agg(pl.col("explained_share").max()).filter(pl.col("explained_share") >= CHART_FROM)["pool"].to_list())
     for pool in [p for p in shown_pools(report) if p in explained]:
         chart = charts.sensitivity(report.sensitivity, pool, short_pool(pool, single), report.years,
-                                   lambda path: parameter_label(report, path), title=pool_titles(report).get(pool), lang=lang)
+                                   lambda path: parameter_title(path, report.manifest, lang), title=pool_titles(report).get(pool), lang=lang)
         if chart:
             parts.append(figure(chart, f"{pool_titles(report).get(pool, '')} {pool}"))
     parts.append(table(headers, rows))

@@ -192,7 +192,7 @@ def sensitivity_table(report: Report, lang: Lang = "en") -> Table:
     ranking = ranking_rows(report).filter(pl.col("pool").is_in(budgeted) & (pl.col("measure") != "granted"))
     for (pool,), part in ranking.group_by("pool", maintain_order=True):
         for i, r in enumerate(part.iter_rows(named=True)):
-            drivers = [driver(report, n, rho, sh) for n, rho, sh in zip(r["parameter"], r["spearman"], r["variance_share"])]
+            drivers = [driver(report, n, rho, sh, lang) for n, rho, sh in zip(r["parameter"], r["spearman"], r["variance_share"])]
             t.add_row(short_pool(pool, _single(report)) if i == 0 else "", str(r["year"]), tr(lang, MEASURE_OF[r["measure"]]),
                       f"{percent(max(r['explained_share'], 0.0), 0)} "
                       f"({interval(r['explained_low'], r['explained_high'], lambda v: percent(max(v, 0.0), 0))})",

@@ -25,7 +25,7 @@ from sim import __version__
 from sim.report.display import short_pool
 from sim.report.figures import FAN, QUANTILES, Report, pct, shown_pools
 from sim.report.lang import IDLE_NOTE, Lang, tr
-from sim.report.sensitivity import short_parameter
+from sim.report.sensitivity import parameter_title
 
 Kind = Literal["text", "int", "year", "wan", "share", "date", "number"]
 FORMATS: dict[str, str] = {"int": "#,##0", "year": "0", "wan": "#,##0.00", "share": "0.0%", "date": "yyyy-mm-dd",
@@ -56,7 +56,7 @@ def write_workbook(path: str | Path, report: Report, *, lang: Lang = "zh") -> Pa
     path = Path(path)
     book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "strings_to_numbers": False})
     _about(book, about(report, lang), lang)
-    for sheet in sheets(report):
+    for sheet in sheets(report, lang):
         _table(book, sheet, lang)
     _charts(book, report, lang)
     book.close()
@@ -134,7 +134,7 @@ PERIODS = {"year": "year", "life": "life"}
 FUNDERS = {"province": "province", "city": "city", "district": "district", "county": "county"}
 
 
-def sheets(report: Report) -> list[Sheet]:
+def sheets(report: Report, lang: Lang = "zh") -> list[Sheet]:
     """The workbook's tables, every program, pool and funder included."""
     risk = Sheet("Pool risk", report.pool_risk, (
         Column("pool", "pool"), Column("title", "title"), Column("rationing", "rationing", values=RATIONING),
@@ -187,10 +187,12 @@ def sheets(report: Report) -> list[Sheet]:
             Column("pool", "pool"), Column("year", "year", "year"), Column("date", "date", "date"))
             + tuple(Column("cumulative {p} (万元)", pct(q), "wan", fill=(("p", pct(q)),)) for q in FAN)))
     if report.sensitivity is not None:
-        result.append(Sheet("Sensitivity", report.sensitivity, (
+        names = {p: parameter_title(p, report.manifest, lang) for p in report.sensitivity["parameter"].unique().to_list()}
+        result.append(Sheet("Sensitivity", report.sensitivity.with_columns(
+            pl.col("parameter").replace_strict(names, return_dtype=pl.String).alias("assumption")), (
             Column("pool", "pool"), Column("year", "year", "year"),
             Column("measure", "measure", values={"demand": "demand", "granted": "granted", "p_dry": "P(dry)"}),
-            Column("parameter", "parameter"), Column("rank", "rank", "int"),
+            Column("assumption", "assumption"), Column("parameter", "parameter"), Column("rank", "rank", "int"),
             Column("rank correlation", "spearman", "number"), Column("rank correlation 95% CI low", "spearman_low", "number"),
             Column("rank correlation 95% CI high", "spearman_high", "number"),
             Column("first-order share", "variance_share", "share"), Column("share 95% CI low", "variance_share_low", "share"),
@@ -257,8 +259,7 @@ def _sensitivity_chart(book, report: Report, lang: Lang) -> None:
         return
     year = max(report.years)
     rows = frame.filter((pl.col("pool") == pool) & (pl.col("year") == year)).sort("rank")
-    single = {p.policy for p in report.manifest.programs}
-    data = pl.DataFrame({tr(lang, "parameter"): [short_parameter(p, single) for p in rows["parameter"].to_list()],
+    data = pl.DataFrame({tr(lang, "parameter"): [parameter_title(p, report.manifest, lang) for p in rows["parameter"].to_list()],
                          tr(lang, "rank correlation"): rows["spearman"]})
     name = tr(lang, "Sensitivity")[:31]
     ws = book.get_worksheet_by_name(name)
@@ -278,7 +279,7 @@ def _sensitivity_chart(book, report: Report, lang: Lang) -> None:
 
 
 def sheets_columns(report: Report) -> tuple:
-    return next(s.columns for s in sheets(report) if s.name == "Sensitivity")
+    return next(s.columns for s in sheets(report, "en") if s.name == "Sensitivity")
 
 
 def _charts(book, report: Report, lang: Lang) -> None:
