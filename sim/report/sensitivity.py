@@ -53,6 +53,7 @@ import polars as pl
 
 from sim.report.lang import ATTRIBUTE_ZH, PARAMETER_ZH, Lang
 from sim.report.uncertainty import LEVEL, Z
+from sim.runs.manifest import Manifest
 
 MEASURES = ("demand", "granted", "p_dry")
 MIN_RUNS = 10  # a figure that differs from its most common value in fewer runs (a pool dry in 3 runs) is not ranked
@@ -263,57 +264,66 @@ def run_figures(exposure: pl.LazyFrame, money: pl.LazyFrame, pools: pl.DataFrame
             .with_columns(pl.col("value").cast(pl.Float64), pl.col("year").cast(pl.Int32)))
 
 
-def parameter_title(path: str, manifest, lang: Lang = "en") -> str:
+def parameter_title(path: str, manifest: Manifest, lang: Lang = "en") -> str:
     """A parameter as a reader of ``lang`` names it: in English its short path (:func:`short_parameter`);
     in Chinese what it is, ``ai_smes：算力券申请率`` for ``segments.ai_smes.take_up.binjiang.compute_voucher.p``.
 
     Segments keep the scenario's names; a program is its title (the part in brackets, 算力券,
     where the title has one); a path of no kind known here keeps its short path.
     """
-    policies = {p.policy for p in manifest.programs}
-    short = short_parameter(path, policies)
+    short = short_parameter(path, {p.policy for p in manifest.programs})
     if lang == "en":
         return short
-    parts = path.split(".")
-    titles = {f"{p.policy}.{p.program}": p.title or p.program for p in manifest.programs}
-    pools = {q.pool: q.title or q.pool for q in manifest.pools}
+    head, *rest = path.split(".")
+    named = {"segments": _segment_zh, "programs": _program_zh, "overrides": _override_zh, "factors": _factor_zh}.get(head)
+    return (named(rest, manifest) if named else None) or short
 
-    def program(key: str) -> str:
-        title = titles.get(key, key)
-        inner = title[title.rfind("（") + 1:-1] if title.endswith("）") and "（" in title else ""
-        return inner or title
 
-    def param(name: str) -> str:
-        return PARAMETER_ZH.get(name, name)
+def _program_title(key: str, manifest: Manifest) -> str:
+    """A program (``policy.program``) by its title, or the part of it in brackets: 算力券 of 降低算力使用成本（算力券）."""
+    title = next((p.title for p in manifest.programs if f"{p.policy}.{p.program}" == key and p.title), key)
+    inner = title[title.rfind("（") + 1:-1] if title.endswith("）") and "（" in title else ""
+    return inner or title
 
-    head, rest = parts[0], parts[1:]
-    if head == "segments" and len(rest) >= 2:
-        seg, kind = rest[0], rest[1]
-        if kind == "take_up" and len(rest) >= 4:
-            return f"{seg}：{program('.'.join(rest[2:-1]))}申请率"
-        if kind == "arrivals_per_year":
-            return f"{seg}：每年新增企业数" + (f"（{rest[2]}年）" if len(rest) > 2 else "")
-        if kind == "firms_at_start":
-            return f"{seg}：期初企业数"
-        if kind == "attributes" and len(rest) == 4:
-            return f"{seg}：{ATTRIBUTE_ZH.get(rest[2], rest[2])}{param(rest[3])}"
-        if kind == "from_data" and len(rest) == 4 and rest[2] == "growth":
-            return f"{seg}：{ATTRIBUTE_ZH.get(rest[3], rest[3])}年增长率"
-    if head == "programs" and len(rest) >= 4:
-        key, what = ".".join(rest[:2]), rest[2:]
-        field = {"award_share": "奖励比例", "amount": "申请金额"}.get(what[0])
-        if what[0] == "payment" and len(what) == 3:
-            field = {"lag_months": "支付滞后月数", "lapse": "未兑付比例"}.get(what[1])
-            what = what[1:]
-        if field and len(what) == 2:
-            return f"{program(key)}：{field}{param(what[1])}"
-    if head == "overrides" and len(rest) == 3 and rest[1] == "effective":
-        return (f"{rest[0]}：" if len(policies) > 1 else "") + {"start": "政策生效日期", "end": "政策终止日期"}.get(rest[2], short)
-    if head == "overrides" and len(rest) == 4 and rest[1] == "pools" and rest[3] == "budget":
-        return f"{pools.get(rest[0] + '.' + rest[2], rest[2])}预算"
-    if head == "factors" and len(rest) == 1:
-        return f"共同因子 {rest[0]}"
-    return short
+
+def _segment_zh(rest: list[str], manifest: Manifest) -> str | None:
+    if len(rest) < 2:
+        return None
+    seg, kind = rest[0], rest[1]
+    if kind == "take_up" and len(rest) >= 4:
+        return f"{seg}：{_program_title('.'.join(rest[2:-1]), manifest)}申请率"
+    if kind == "arrivals_per_year":
+        return f"{seg}：每年新增企业数" + (f"（{rest[2]}年）" if len(rest) > 2 else "")
+    if kind == "firms_at_start":
+        return f"{seg}：期初企业数"
+    if kind == "attributes" and len(rest) == 4:
+        return f"{seg}：{ATTRIBUTE_ZH.get(rest[2], rest[2])}{PARAMETER_ZH.get(rest[3], rest[3])}"
+    if kind == "from_data" and len(rest) == 4 and rest[2] == "growth":
+        return f"{seg}：{ATTRIBUTE_ZH.get(rest[3], rest[3])}年增长率"
+    return None
+
+
+def _program_zh(rest: list[str], manifest: Manifest) -> str | None:
+    key, what = ".".join(rest[:2]), rest[2:]
+    if what[:1] == ["payment"]:
+        what = what[1:]
+    field = {"award_share": "奖励比例", "amount": "申请金额", "lag_months": "支付滞后月数", "lapse": "未兑付比例"}
+    if len(what) != 2 or what[0] not in field:
+        return None
+    return f"{_program_title(key, manifest)}：{field[what[0]]}{PARAMETER_ZH.get(what[1], what[1])}"
+
+
+def _override_zh(rest: list[str], manifest: Manifest) -> str | None:
+    if len(rest) == 3 and rest[1] == "effective" and rest[2] in ("start", "end"):
+        several = len({p.policy for p in manifest.programs}) > 1
+        return (f"{rest[0]}：" if several else "") + {"start": "政策生效日期", "end": "政策终止日期"}[rest[2]]
+    if len(rest) == 4 and rest[1] == "pools" and rest[3] == "budget":
+        return f"{manifest.pool_titles().get(rest[0] + '.' + rest[2]) or rest[2]}预算"
+    return None
+
+
+def _factor_zh(rest: list[str], manifest: Manifest) -> str | None:
+    return f"共同因子 {rest[0]}" if len(rest) == 1 else None
 
 
 def short_parameter(path: str, policies: set[str] | None = None) -> str:
