@@ -44,7 +44,7 @@ import numpy as np
 import polars as pl
 
 from sim.errors import OptionError, OutputError
-from sim.report.display import interval, percent, wan, wan_up
+from sim.report.display import interval, percent, short_pool, wan, wan_up
 from sim.report.page import Cell, esc, table
 from sim.report.sensitivity import run_figures, sensitivity
 from sim.report.uncertainty import (
@@ -618,6 +618,14 @@ def imprecise(report: Report, *, tolerance: float = 0.05) -> pl.DataFrame:
             .drop("_max"))
 
 
+def left_out(report: Report, *, titles: bool) -> list[str]:
+    """The programs every total leaves out (:meth:`Report.idle_programs`) as a reader finds them: key
+    (without the policy where the run has one), clause and, with ``titles``, title."""
+    single = report.manifest.single_policy
+    return [f"{short_pool(r['policy'] + '.' + r['program'], single)} {r['clause'] or ''}{(r['title'] or '') if titles else ''}".strip()
+            for r in report.idle_programs().iter_rows(named=True)]
+
+
 def pool_summary(out: str | Path) -> pl.DataFrame:
     """The short table `sim run` prints: per pool and year, budget, demand and grants (p50, p90), P(dry) ± se.
 
@@ -636,10 +644,11 @@ def pool_summary(out: str | Path) -> pl.DataFrame:
                .agg(*[pl.col(m).sort().get(k - 1).alias(f"{m}_p{q}") for m in ("demand", "granted") for q, k in ((50, k50), (90, k90))])
                .collect())
     dry = (scan(out, "pool_years", manifest=manifest).group_by("pool", "year")
-           .agg((pl.col("exhausted_on").is_not_null().sum() / runs).alias("p_dry")).collect())
-    return (pools.select("pool", "year", pl.col("budget_yuan").alias("budget"))
-            .join(figures, on=["pool", "year"], how="left").join(dry, on=["pool", "year"], how="left")
-            .with_columns(pl.col("p_dry").fill_null(0.0))
-            .with_columns((pl.col("p_dry") * (1 - pl.col("p_dry")) / runs).sqrt().alias("p_dry_se"))
+           .agg(pl.col("exhausted_on").is_not_null().sum().alias("dry_runs")).collect())
+    table = (pools.select("pool", "year", pl.col("budget_yuan").alias("budget"))
+             .join(figures, on=["pool", "year"], how="left").join(dry, on=["pool", "year"], how="left")
+             .with_columns(pl.col("dry_runs").fill_null(0)))
+    se = [proportion_se(k, runs) for k in table["dry_runs"].to_list()]  # as the report's pool_risk
+    return (table.with_columns(p_dry=pl.col("dry_runs") / runs, p_dry_se=pl.Series(se, dtype=pl.Float64))
             .select("pool", "year", "budget", "demand_p50", "demand_p90", "granted_p50", "granted_p90", "p_dry", "p_dry_se")
             .sort("pool", "year"))

@@ -20,7 +20,7 @@ from sim import __version__
 from sim.errors import OutputError
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
 from sim.report.cash import ALL, paid_later, several_funders
-from sim.report.figures import QUANTILES, Report, imprecise, pct, shown_pools, summary_long
+from sim.report.figures import QUANTILES, Report, imprecise, left_out, pct, shown_pools, summary_long
 from sim.report.lang import IDLE_NOTE, Lang, tr
 from sim.report.page import BudgetRow, Cell, box, budget_box, document, esc, figure, section, table
 from sim.report.sensitivity import parameter_title
@@ -133,11 +133,9 @@ def _notes(report: Report, lang: Lang) -> str:
     if report.fan is None:
         notes.append(tr(lang, "The chart of grants through the year needs the decision ledger (the <code>awards</code> "
                               "table): run again with <code>sim run SCENARIO --events</code> (or <code>--report</code>)."))
-    idle = report.idle_programs()
-    if idle.height:
-        which = "、".join(f"{esc(short_pool(r['policy'] + '.' + r['program'], single))} {esc(r['clause'] or '')}"
-                         f"{esc(r['title'] or '')}" for r in idle.iter_rows(named=True))
-        notes.append(tr(lang, IDLE_NOTE, n=idle.height, total=len(report.manifest.programs), which=which))
+    idle = left_out(report, titles=True)
+    if idle:
+        notes.append(tr(lang, IDLE_NOTE, n=len(idle), total=len(report.manifest.programs), which="、".join(map(esc, idle))))
     life = report.pool_risk.filter(pl.col("period") == "life")["pool"].unique().to_list()
     if life:
         notes.append(tr(lang, "Pools with one budget over the policy's life ({pools}) are shown cumulatively: each "

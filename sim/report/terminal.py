@@ -22,7 +22,7 @@ from rich.text import Text
 
 from sim.report.cash import ALL, paid_later, several_funders
 from sim.report.display import day, gap, interval, percent, short_pool, wan, wan_up
-from sim.report.figures import Report, imprecise, shown_pools
+from sim.report.figures import Report, imprecise, left_out, shown_pools
 from sim.report.lang import IDLE_NOTE, Lang, tr
 
 
@@ -208,11 +208,9 @@ def notes(report: Report, lang: Lang = "en") -> list[str]:
         out.append(tr(lang, "More runs needed: the 95% interval of the budget needed is wider than ±5% for {n} "
                             "pool-year(s) ({which}); try --runs {runs} (four times the runs halve the intervals).",
                       n=loose.height, which=names + (", …" if loose.height > 4 else ""), runs=report.runs * 4))
-    idle = report.idle_programs()
-    if idle.height:
-        which = ", ".join(f"{short_pool(r['policy'] + '.' + r['program'], _single(report))} {r['clause'] or ''}".strip()
-                          for r in idle.iter_rows(named=True))
-        out.append(tr(lang, IDLE_NOTE, n=idle.height, total=len(report.manifest.programs), which=which))
+    idle = left_out(report, titles=False)
+    if idle:
+        out.append(tr(lang, IDLE_NOTE, n=len(idle), total=len(report.manifest.programs), which=", ".join(idle)))
     if report.pool_risk.filter(pl.col("basis") == "cumulative").height:
         out.append(tr(lang, "* a pool with one budget over the policy's life: figures cumulate from the start of the horizon."))
     if report.fan is None:

@@ -23,7 +23,7 @@ import xlsxwriter
 
 from sim import __version__
 from sim.report.display import short_pool
-from sim.report.figures import FAN, QUANTILES, Report, pct, shown_pools
+from sim.report.figures import FAN, QUANTILES, Report, left_out, pct, shown_pools
 from sim.report.lang import IDLE_NOTE, Lang, tr
 from sim.report.sensitivity import parameter_title
 
@@ -241,11 +241,11 @@ def about(report: Report, lang: Lang = "zh") -> list[tuple[str, str]]:
 
 
 def _left_out(report: Report, lang: Lang) -> list[tuple[str, str]]:
-    idle = report.idle_programs()
-    if not idle.height:
+    idle = left_out(report, titles=True)
+    if not idle:
         return []
-    which = "、".join(f"{r['policy']}.{r['program']} {r['clause'] or ''}{r['title'] or ''}" for r in idle.iter_rows(named=True))
-    return [(tr(lang, "Programs left out"), tr(lang, IDLE_NOTE, n=idle.height, total=len(report.manifest.programs), which=which))]
+    return [(tr(lang, "Programs left out"),
+             tr(lang, IDLE_NOTE, n=len(idle), total=len(report.manifest.programs), which="、".join(idle)))]
 
 
 # --------------------------------------------------------------------------- native charts
